@@ -1,0 +1,168 @@
+"""Efficiency-minded nets: Xception, MobileNet (and its full-conv twin), MobileNetV2, DenseNet-121,
+the lecture's separable-conv examples, and the IMDB Conv1D text model."""
+from __future__ import annotations
+
+from playground.spec import ArchSpec
+from playground.zoo.base import B, Reference, arch, entry
+
+
+@entry("xception", "efficient", "Chollet 2017: entry / middle / exit flows of depthwise separable "
+       "convs with residual connections.", input_shape=(299, 299, 3), year=2017,
+       ref=Reference(params=22_910_480, macs=8_400_000_000, macs_tol=0.03,
+                     source="Chollet 2017; Keras Applications Xception (~8.4G at 299x299)"))
+def xception() -> ArchSpec:
+    blocks = [
+        B("conv", "block1_conv1", filters=32, kernel=3, stride=2, padding="valid", batch_norm=True),
+        B("conv", "block1_conv2", filters=64, kernel=3, padding="valid", batch_norm=True),
+        B("xception_block", "block2", filters=[128, 128], stride=2, relu_first=False),
+        B("xception_block", "block3", filters=[256, 256], stride=2),
+        B("xception_block", "block4", filters=[728, 728], stride=2),
+    ]
+    blocks += [B("xception_block", f"block{i}", filters=[728, 728, 728]) for i in range(5, 13)]
+    blocks += [
+        B("xception_block", "block13", filters=[728, 1024], stride=2),
+        B("separable_conv", "block14_sepconv1", filters=1536, batch_norm=True),
+        B("separable_conv", "block14_sepconv2", filters=2048, batch_norm=True),
+    ]
+    return arch("xception", (299, 299, 3), blocks, B("gap_head", classes=1000))
+
+
+# MobileNet Table 1 body: (filters, stride) of each depthwise separable layer
+MOBILENET_BODY = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+                  (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+
+
+def _mobilenet(name: str, alpha: float, rho: float, separable: bool) -> ArchSpec:
+    size = int(round(224 * rho))
+    blocks = [B("conv", "conv1", filters=int(32 * alpha), kernel=3, stride=2, batch_norm=True)]
+    for i, (f, s) in enumerate(MOBILENET_BODY, 1):
+        if separable:
+            blocks.append(B("depthwise_separable", f"dwsep{i}", filters=int(f * alpha), stride=s))
+        else:
+            blocks.append(B("conv", f"conv{i + 1}", filters=int(f * alpha), stride=s,
+                            batch_norm=True))
+    return arch(name, (size, size, 3), blocks, B("gap_head", classes=1000, dropout=0.001))
+
+
+@entry("mobilenet", "efficient", "Howard et al. 2017: a 3x3 conv then 13 depthwise separable "
+       "layers, strided convs instead of pooling; width multiplier alpha, resolution rho.",
+       options={"alpha": 1.0, "rho": 1.0}, year=2017,
+       ref=Reference(params=4_253_864, macs=569_000_000, macs_tol=0.03,
+                     source="Howard et al. 2017 Table 4 (569M, 4.2M); Keras Applications "
+                            "MobileNet params"))
+def mobilenet(alpha: float = 1.0, rho: float = 1.0) -> ArchSpec:
+    return _mobilenet("mobilenet", alpha, rho, separable=True)
+
+
+@entry("conv-mobilenet", "efficient", "MobileNet with every depthwise separable layer replaced by "
+       "a full 3x3 conv (Table 4's 'Conv MobileNet').", options={"alpha": 1.0, "rho": 1.0},
+       year=2017, ref=Reference(params=29_300_000, params_tol=0.03, macs=4_866_000_000,
+                                macs_tol=0.03, source="Howard et al. 2017 Table 4 (4866M, 29.3M)"))
+def conv_mobilenet(alpha: float = 1.0, rho: float = 1.0) -> ArchSpec:
+    return _mobilenet("conv-mobilenet", alpha, rho, separable=False)
+
+
+def make_divisible(v: float, divisor: int = 8) -> int:
+    """Round channel counts as MobileNetV2 does (to a multiple of 8, never down by >10%)."""
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
+
+
+# MobileNetV2 Table 2: expansion t, channels c, repeats n, first stride s
+MOBILENETV2_BODY = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                    (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+@entry("mobilenetv2", "efficient", "Sandler et al. 2018: inverted residuals (1x1 expand, 3x3 "
+       "depthwise, linear 1x1 project) with shortcuts between thin layers.",
+       options={"alpha": 1.0}, year=2018,
+       ref=Reference(params=3_538_984, macs=300_000_000, macs_tol=0.03,
+                     source="Sandler et al. 2018 Table 4 (300M); Keras Applications MobileNetV2"))
+def mobilenetv2(alpha: float = 1.0) -> ArchSpec:
+    blocks = [B("conv", "conv1", filters=make_divisible(32 * alpha), kernel=3, stride=2,
+                batch_norm=True, activation="relu6")]
+    k = 0
+    for t, c, n, s in MOBILENETV2_BODY:
+        for i in range(n):
+            k += 1
+            blocks.append(B("inverted_residual", f"block{k}", filters=make_divisible(c * alpha),
+                            expansion=t, stride=s if i == 0 else 1))
+    last = make_divisible(1280 * alpha) if alpha > 1.0 else 1280
+    blocks.append(B("pointwise", "conv_last", filters=last, batch_norm=True, activation="relu6"))
+    return arch("mobilenetv2", (224, 224, 3), blocks, B("gap_head", classes=1000))
+
+
+@entry("densenet121", "efficient", "Huang et al. 2017: dense blocks [6, 12, 24, 16] with growth "
+       "rate 32 and bottlenecks, transitions halving the maps.", year=2017,
+       ref=Reference(params=8_062_504, macs=2_850_000_000, macs_tol=0.03,
+                     source="Huang et al. 2017 (~2.9G); Keras Applications DenseNet121"))
+def densenet121() -> ArchSpec:
+    blocks = [B("conv", "conv1", filters=64, kernel=7, stride=2, batch_norm=True),
+              B("max_pool", "pool1", size=3, stride=2, padding="same")]
+    for i, n in enumerate((6, 12, 24, 16), 1):
+        blocks.append(B("dense_block", f"dense{i}", layers=n, growth_rate=32))
+        if i < 4:
+            blocks.append(B("transition", f"transition{i}", compression=0.5))
+    blocks += [B("batch_norm", "final_bn"), B("activation", "final_act", activation="relu")]
+    return arch("densenet121", (224, 224, 3), blocks, B("gap_head", classes=1000))
+
+
+CHOLLET_SIZES = (32, 64, 128, 256, 512)
+
+
+def chollet_params() -> int:
+    """Hand count: 5x5 stem, per stage 2 x (BN + separable conv) + strided 1x1 shortcut, head."""
+    total, c = 5 * 5 * 3 * 32, 32
+    for s in CHOLLET_SIZES:
+        total += 4 * c + 9 * c + c * s     # BN, depthwise, pointwise (no bias)
+        total += 4 * s + 9 * s + s * s
+        total += c * s                      # 1x1 strided shortcut, no bias
+        c = s
+    return total + c + 1
+
+
+@entry("chollet-separable-resnet", "lecture", "The lecture's modular net (Chollet, DLwP 9.3): "
+       "augmentation, rescaling, a 5x5 conv, then five [BN-ReLU-SeparableConv x2 + max pool] "
+       "blocks with residuals, GAP, dropout, sigmoid.", input_shape=(180, 180, 3), classes=1,
+       year=2021, ref=Reference(params=chollet_params(), source="hand count of the listing"))
+def chollet_separable_resnet() -> ArchSpec:
+    blocks = [B("augment", "augmentation", flip=True, rotate=0.1, translate=0.0, zoom=0.2),
+              B("rescale", "rescaling", scale=1 / 255),
+              B("conv", "stem", filters=32, kernel=5, padding="valid", activation="none",
+                bias=False)]
+    blocks += [B("separable_residual", f"block{i}", filters=s)
+               for i, s in enumerate(CHOLLET_SIZES, 1)]
+    return arch("chollet-separable-resnet", (180, 180, 3), blocks,
+                B("gap_head", classes=1, dropout=0.5, activation="sigmoid"))
+
+
+@entry("separable-cnn-28", "lecture", "The lecture's SeparableConv2D listing: two separable convs "
+       "with max pooling and dropout, a 256-unit dense layer.", input_shape=(28, 28, 3),
+       classes=10, ref=Reference(params=414_981, macs=777_964,
+                                 source="hand count of the listing (no_classes = 10)"))
+def separable_cnn_28() -> ArchSpec:
+    return arch("separable-cnn-28", (28, 28, 3), [
+        B("separable_conv", "sep1", filters=32, kernel=3, padding="valid"),
+        B("max_pool", "pool1", size=2),
+        B("dropout", "drop1", rate=0.25),
+        B("separable_conv", "sep2", filters=64, kernel=3, padding="valid"),
+        B("max_pool", "pool2", size=2),
+        B("dropout", "drop2", rate=0.25),
+        B("flatten", "flatten"),
+        B("dense", "fc", units=256),
+    ], B("dense_head", classes=10, hidden=[], dropout=0.0))
+
+
+@entry("imdb-conv1d", "lecture", "The lecture's IMDB review classifier: embedding (10,000 words, "
+       "128-d), two Conv1D(32, 7) with max pooling, global max pooling, one logit.",
+       input_shape=(500,), classes=1,
+       ref=Reference(params=1_315_937, macs=14_823_456,
+                     source="hand count of the listing (max_features 10000, max_len 500)"))
+def imdb_conv1d() -> ArchSpec:
+    return arch("imdb-conv1d", (500,), [
+        B("embedding", "embedding", vocab=10000, dim=128),
+        B("conv1d", "conv1", filters=32, kernel=7),
+        B("max_pool1d", "pool1", size=5),
+        B("conv1d", "conv2", filters=32, kernel=7),
+        B("global_max_pool1d", "gmp"),
+    ], B("dense_head", classes=1, hidden=[], dropout=0.0, activation="none"), input_dtype="int32")
