@@ -1,0 +1,148 @@
+"""Cached cost analysis: the front door the CLI and the UI use.
+
+Reports are memoised by the spec's content hash (an edit that changes nothing is served from
+memory in well under a millisecond), and the zoo listing's per-entry totals are kept on disk so
+``python -m playground zoo`` only builds each model once per code version.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable, Hashable
+
+from playground.cost import CostReport, analyze
+from playground.spec import ArchSpec
+
+
+class LRU:
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = make()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_MODELS = LRU(8)
+_REPORTS = LRU(256)
+
+
+def build_cached(spec: ArchSpec) -> Any:
+    """The Keras model for ``spec``, built once per distinct spec (small LRU)."""
+    from playground.build import build
+    return _MODELS.get_or_make(spec.key(), lambda: build(spec))
+
+
+def analyze_spec(spec: ArchSpec, batch: int = 1, optimizer: str = "adam") -> CostReport:
+    """Cost report of ``spec`` (memoised on the spec's content hash, batch and optimizer)."""
+    return _REPORTS.get_or_make((spec.key(), batch, optimizer),
+                                lambda: analyze(build_cached(spec), batch, optimizer))
+
+
+def _target_key(target: Any) -> Hashable:
+    if target.spec is not None:
+        return target.spec.key()
+    if target.path is not None:
+        st = Path(target.path).stat() if Path(target.path).exists() else None
+        return ("file", str(Path(target.path).resolve()), st.st_mtime_ns if st else None)
+    return ("zoo", target.name, target.input_shape)
+
+
+def model_for(target: Any) -> Any:
+    """The Keras model of a :class:`playground.targets.Target`, built or loaded once."""
+    if target.spec is not None:
+        return build_cached(target.spec)
+    return _MODELS.get_or_make(_target_key(target), target.build)
+
+
+def analyze_target(target: Any, batch: int = 1, optimizer: str = "adam") -> CostReport:
+    """Cost report of a :class:`playground.targets.Target` (spec, zoo entry or .keras file)."""
+    return _REPORTS.get_or_make((_target_key(target), batch, optimizer),
+                                lambda: analyze(model_for(target), batch, optimizer))
+
+
+def weight_depth(report: CostReport) -> int:
+    """Weight layers (conv / dense) on the longest input-to-output path: VGG16 -> 16."""
+    weighted = {"Conv1D", "Conv2D", "Conv3D", "DepthwiseConv1D", "DepthwiseConv2D",
+                "SeparableConv1D", "SeparableConv2D", "Conv2DTranspose", "Dense"}
+    depth: dict[str, int] = {}
+    for layer in report.layers:  # topological order
+        own = 1 if layer.type in weighted else 0
+        depth[layer.name] = own + max((depth.get(i, 0) for i in layer.inputs), default=0)
+    return max(depth.values(), default=0)
+
+
+def summary(report: CostReport) -> dict[str, Any]:
+    """The headline figures of a report (one row of the zoo or compare table)."""
+    return {
+        "params": report.params,
+        "trainable_params": report.trainable_params,
+        "non_trainable_params": report.non_trainable_params,
+        "macs": report.macs,
+        "flops": report.flops,
+        "weight_bytes_fp32": report.weight_bytes["fp32"],
+        "peak_activation_bytes": report.peak_activation_bytes,
+        "layers": len(report.layers),
+        "depth": weight_depth(report),
+    }
+
+
+# --- zoo listing cache on disk ----------------------------------------------------------------
+def _code_version() -> str:
+    """Hash of the sources that shape a summary, so the disk cache never serves stale figures."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for sub in ("cost", "blocks"):
+        for f in sorted((root / sub).glob("*.py")):
+            h.update(f.read_bytes())
+    for f in ("build.py", "analysis.py"):
+        h.update((root / f).read_bytes())
+    import keras
+    h.update(keras.__version__.encode())
+    return h.hexdigest()[:16]
+
+
+_SUMMARY_LOCK = threading.Lock()
+
+
+def zoo_summary(name: str) -> dict[str, Any]:
+    """Headline figures of zoo entry ``name`` at its default input, cached on disk."""
+    from playground.paths import data_dir
+    from playground.zoo import get
+
+    entry = get(name)
+    key = f"{name}|{entry.spec().key() if entry.is_spec else entry.keras_app}"
+    path = data_dir() / "cache" / f"zoo-summary-{_code_version()}.json"
+    with _SUMMARY_LOCK:
+        cache = json.loads(path.read_text()) if path.is_file() else {}
+    if key in cache:
+        return cache[key]
+    report = analyze(entry.build()) if not entry.is_spec else analyze_spec(entry.spec())
+    row = summary(report)
+    with _SUMMARY_LOCK:
+        cache = json.loads(path.read_text()) if path.is_file() else {}
+        cache[key] = row
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
+        tmp.replace(path)
+    return row

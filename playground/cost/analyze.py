@@ -1,0 +1,642 @@
+"""Read a built Keras model layer by layer and report its cost (:func:`analyze` -> CostReport).
+
+The walk follows the Functional graph in Keras' own execution order (``_nodes_by_depth``, deepest
+first, the order ``Functional.call`` runs), so the liveness-based peak memory matches how Keras
+runs the model. Nested Functional / Sequential models are entered and their layers reported as
+``outer/inner`` rows; a layer called several times (shared weights) gives one row per call,
+``name#1``, ``name#2``..., with its parameters on the first row only. Any other layer type goes
+through the handler table (:mod:`playground.cost.handlers`); one without a handler is listed in
+``uncounted`` with ``counted=False``, never silently zero.
+
+Conventions (see also the handlers module):
+
+* MACs and other ops per sample at inference; FLOPs = 2 * MACs + other ops; totals are per
+  sample (``batch`` only scales the memory figures).
+* Params are read from the weights' shapes; the totals come from the model's own trainable /
+  non-trainable weights, so they equal ``model.count_params()`` exactly (BatchNormalization's
+  moving mean and variance are non-trainable).
+* Activation memory: 4 bytes (fp32) per element of every output of every layer, inputs included.
+  Peak inference memory: a tensor is live from the step that produces it until its last consumer
+  has run (model outputs until the end); the peak is the largest sum of live tensors over the
+  steps, times ``batch``. Every layer output is counted as its own buffer (no in-place reuse).
+* Training memory: weights (4 bytes/param) + gradients (4 bytes/trainable param) + optimizer
+  state (adam-like 2x, momentum/rmsprop/adagrad 1x, sgd 0x the trainable params) + the saved
+  activations (the sum of all layer outputs) times ``batch``.
+* Receptive field and effective stride are tracked per tensor and spatial axis in input pixels
+  (channels_last inputs): ``rf += (k_eff - 1) * jump``, ``jump *= stride``; merges take the
+  maximum over their inputs; global pooling and Flatten make the field the whole input (the
+  model input's spatial size) and everything downstream of them sees the whole input; Dense on
+  a spatial tensor acts per position (1x1). After a Reshape/Permute that changes the spatial
+  axes the field is measured afresh from that layer. Non-spatial tensors (rank 1 without the
+  batch axis) that never saw a spatial input report ``None``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from playground.cost import formulas as F
+from playground.cost.formulas import UnknownDimension, format_bytes, format_count, plain_number
+from playground.cost.handlers import OpCost, field_effect, handler_for, split_channels
+
+__all__ = ["LayerCost", "CostReport", "analyze", "OPTIMIZER_STATE", "format_count", "format_bytes"]
+
+BYTES_PER_ELEMENT = 4  # fp32 activations
+
+# Optimizer state per trainable parameter, in multiples of the parameter count.
+OPTIMIZER_STATE = {
+    "sgd": 0,
+    "momentum": 1,
+    "rmsprop": 1,
+    "adagrad": 1,
+    "lion": 1,
+    "adam": 2,
+    "adamw": 2,
+    "nadam": 2,
+    "adamax": 2,
+    "adadelta": 2,
+}
+
+
+@dataclass
+class LayerCost:
+    """The cost of one call of one layer (one row of the report)."""
+
+    name: str
+    type: str
+    output_shape: tuple | None
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    other_ops: int
+    activation_bytes: int
+    receptive_field: tuple | None
+    effective_stride: tuple | None
+    counted: bool
+    inputs: list[str] = field(default_factory=list)
+
+    @property
+    def flops(self) -> int:
+        return F.flops(self.macs, self.other_ops)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "output_shape": None if self.output_shape is None else list(self.output_shape),
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "macs": self.macs,
+            "other_ops": self.other_ops,
+            "flops": self.flops,
+            "activation_bytes": self.activation_bytes,
+            "receptive_field": _list_or_none(self.receptive_field),
+            "effective_stride": _list_or_none(self.effective_stride),
+            "counted": self.counted,
+            "inputs": list(self.inputs),
+        }
+
+
+@dataclass
+class CostReport:
+    """Per-layer costs and totals of one model (per sample unless the field says batch)."""
+
+    model_name: str
+    layers: list[LayerCost]
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    other_ops: int
+    flops: int
+    weight_bytes: dict[str, int]
+    peak_activation_bytes: int
+    training_memory: dict[str, int]
+    batch: int
+    optimizer: str
+    uncounted: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def layer(self, name: str) -> LayerCost:
+        """The row of the layer called ``name`` (KeyError listing a few names if none)."""
+        for row in self.layers:
+            if row.name == name:
+                return row
+        known = ", ".join(r.name for r in self.layers[:20])
+        raise KeyError(f"no layer {name!r} in the report; first layers: {known}")
+
+    def by_type(self) -> dict[str, dict[str, int]]:
+        """Totals per layer type, the heaviest (MACs, then params) first."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.layers:
+            t = out.setdefault(
+                row.type,
+                {"count": 0, "params": 0, "macs": 0, "other_ops": 0, "flops": 0,
+                 "activation_bytes": 0, "uncounted": 0},
+            )
+            t["count"] += 1
+            t["params"] += row.params
+            t["macs"] += row.macs
+            t["other_ops"] += row.other_ops
+            t["flops"] += row.flops
+            t["activation_bytes"] += row.activation_bytes
+            t["uncounted"] += 0 if row.counted else 1
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1]["macs"], -kv[1]["params"], kv[0])))
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable dict (numbers, strings, lists, dicts only)."""
+        return {
+            "model_name": self.model_name,
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "macs": self.macs,
+            "other_ops": self.other_ops,
+            "flops": self.flops,
+            "weight_bytes": dict(self.weight_bytes),
+            "peak_activation_bytes": self.peak_activation_bytes,
+            "training_memory": dict(self.training_memory),
+            "batch": self.batch,
+            "optimizer": self.optimizer,
+            "uncounted": list(self.uncounted),
+            "warnings": list(self.warnings),
+            "layers": [row.to_dict() for row in self.layers],
+        }
+
+    def summary_table(self, max_name: int = 40) -> str:
+        """An aligned text table, one row per layer, then the totals."""
+        header = ("Layer", "Type", "Output shape", "Params", "MACs", "Other ops", "RF", "Stride")
+        rows = []
+        for r in self.layers:
+            name = r.name if len(r.name) <= max_name else "..." + r.name[-(max_name - 3):]
+            rows.append((
+                name,
+                r.type,
+                _shape_text(r.output_shape),
+                format_count(r.params),
+                format_count(r.macs) if r.counted else "? (uncounted)",
+                format_count(r.other_ops) if r.counted else "?",
+                _shape_text(r.receptive_field, "x") if r.receptive_field else "-",
+                _shape_text(r.effective_stride, "x") if r.effective_stride else "-",
+            ))
+        right = {3, 4, 5}
+        widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+                  for i, h in enumerate(header)]
+
+        def line(cells: Iterable[str]) -> str:
+            parts = [c.rjust(w) if i in right else c.ljust(w)
+                     for i, (c, w) in enumerate(zip(cells, widths))]
+            return "  ".join(parts).rstrip()
+
+        rule = "-" * len(line(header))
+        out = [line(header), rule, *(line(r) for r in rows), rule]
+        tm = self.training_memory
+        out += [
+            f"Params:             {format_count(self.params)} ({self.params:,}); trainable "
+            f"{self.trainable_params:,}, non-trainable {self.non_trainable_params:,}",
+            f"Weights:            {format_bytes(self.weight_bytes['fp32'])} fp32, "
+            f"{format_bytes(self.weight_bytes['fp16'])} fp16, "
+            f"{format_bytes(self.weight_bytes['int8'])} int8",
+            f"MACs:               {format_count(self.macs)} ({self.macs:,}) per sample",
+            f"FLOPs:              {format_count(self.flops)} = 2 x MACs + "
+            f"{format_count(self.other_ops)} other ops",
+            f"Peak activations:   {format_bytes(self.peak_activation_bytes)} "
+            f"(inference, batch {self.batch})",
+            f"Training memory:    {format_bytes(tm['total'])} (batch {self.batch}, "
+            f"{self.optimizer}): weights {format_bytes(tm['weights'])}, gradients "
+            f"{format_bytes(tm['gradients'])}, optimizer {format_bytes(tm['optimizer_state'])}, "
+            f"activations {format_bytes(tm['activations'])}",
+        ]
+        if self.uncounted:
+            out.append(f"Uncounted types:    {', '.join(self.uncounted)} (no cost handler)")
+        for w in self.warnings:
+            out.append(f"Warning: {w}")
+        return "\n".join(out)
+
+
+def _list_or_none(t: tuple | None) -> list | None:
+    return None if t is None else list(t)
+
+
+def _shape_text(shape: tuple | None, sep: str = ", ") -> str:
+    if shape is None:
+        return "-"
+    if sep == "x":
+        return "x".join("?" if d is None else str(d) for d in shape)
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+# ---------------------------------------------------------------------------------------------
+# receptive field state per tensor
+
+
+@dataclass(frozen=True)
+class _Field:
+    rf: tuple  # per spatial axis, in input pixels (int or Fraction)
+    jump: tuple | None  # effective stride per axis; None once the field is the whole input
+    size: tuple  # spatial size of the model input the field lives in (entries may be None)
+
+
+def _fresh(spatial: tuple) -> _Field | None:
+    n = len(spatial)
+    if n == 0:
+        return None
+    return _Field((1,) * n, (1,) * n, tuple(spatial))
+
+
+def _whole(f: _Field) -> tuple:
+    return tuple(r if s is None else s for r, s in zip(f.rf, f.size))
+
+
+def _max_opt(values: Iterable[Any]) -> Any:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+def _merge(fields: list[_Field | None]) -> _Field | None:
+    fs = [f for f in fields if f is not None]
+    if len(fs) <= 1:
+        return fs[0] if fs else None
+    n = len(fs[0].rf)
+    fs = [f for f in fs if len(f.rf) == n]
+    if len(fs) == 1:
+        return fs[0]
+    rf = tuple(max(f.rf[i] for f in fs) for i in range(n))
+    size = tuple(_max_opt(f.size[i] for f in fs) for i in range(n))
+    jumps = [f.jump for f in fs if f.jump is not None]
+    jump = tuple(max(j[i] for j in jumps) for i in range(n)) if jumps else None
+    return _Field(rf, jump, size)
+
+
+def _propagate(base: _Field | None, cost: OpCost, in_shape: tuple | None, out_shape: tuple,
+               data_format: str) -> _Field | None:
+    """The field of a layer's output from the (merged) field of its inputs."""
+    out_rank = len(out_shape)
+    if base is not None and base.jump is None:
+        return base  # downstream of a global view: still the whole input
+    if base is not None and (cost.global_field or out_rank < 2):
+        return _Field(_whole(base), None, base.size)
+    if out_rank < 2:
+        return None
+    out_spatial = split_channels(out_shape, data_format)[0]
+    if cost.reset:
+        return _fresh(out_spatial)
+    if cost.window is None and cost.scale is None:
+        if base is None or len(base.rf) != len(out_spatial):
+            return _fresh(out_spatial)
+        return base
+    n = len(cost.window if cost.window is not None else cost.scale)
+    if base is None or len(base.rf) != n:
+        base = _fresh(split_channels(in_shape or out_shape, data_format)[0][:n])
+        if base is None:
+            return None
+    rf, jump = list(base.rf), list(base.jump)
+    if cost.scale is not None:
+        jump = [j * s for j, s in zip(jump, cost.scale)]
+    if cost.window is not None:
+        for i, (k, s, d) in enumerate(cost.window):
+            rf[i], jump[i] = F.rf_step(rf[i], jump[i], k, s, d)
+    return _Field(tuple(rf), tuple(jump), base.size)
+
+
+# ---------------------------------------------------------------------------------------------
+# the walk
+
+
+def _graph_of(model: Any) -> Any | None:
+    """The object that holds the node graph: a Functional (or keras.Function) or a Sequential's
+    inner Functional; None for subclassed models and plain layers."""
+    if hasattr(model, "_nodes_by_depth"):
+        return model
+    inner = getattr(model, "_functional", None)
+    if inner is not None and hasattr(inner, "_nodes_by_depth"):
+        return inner
+    return None
+
+
+def _nodes_in_order(graph: Any) -> list:
+    by_depth = graph._nodes_by_depth
+    nodes = []
+    for depth in sorted(by_depth, reverse=True):
+        nodes.extend(by_depth[depth])
+    return nodes
+
+
+def _elements(shape: tuple) -> int | None:
+    n = 1
+    for d in shape:
+        if d is None:
+            return None
+        n *= d
+    return n
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.rows: list[LayerCost] = []
+        self.steps: list[tuple[list, list]] = []  # (input keys, output keys) per row
+        self.alias: dict = {}
+        self.shape: dict = {}  # key -> full shape (with batch)
+        self.field: dict = {}  # key -> _Field | None
+        self.nbytes: dict = {}  # key -> bytes per sample
+        self.producer: dict = {}  # key -> row name
+        self.calls: dict[int, int] = {}
+        self.uncounted: set[str] = set()
+        self.warnings: list[str] = []
+        self.unknown_bytes: list[str] = []
+        self.unknown_dims: list[str] = []
+        self.input_shapes: dict = {}  # top-level input key -> full shape given to analyze()
+
+    def resolve(self, key: tuple) -> tuple:
+        alias = self.alias
+        while key in alias:
+            key = alias[key]
+        return key
+
+    def walk(self, graph: Any, scope: tuple, prefix: str) -> None:
+        for node in _nodes_in_order(graph):
+            op = node.operation
+            if node.is_input:
+                key = (scope, id(node.output_tensors[0]))
+                if scope and self.resolve(key) != key:
+                    continue  # a nested model's input: an alias of the caller's tensor
+                self._step(node, op, scope, prefix, input_layer=True)
+                continue
+            sub = _graph_of(op) if op is not graph else None
+            if sub is not None:
+                self._nested(node, op, sub, scope, prefix)
+            else:
+                self._step(node, op, scope, prefix)
+
+    def _call_name(self, op: Any, prefix: str) -> str:
+        count = self.calls.get(id(op), 0)
+        self.calls[id(op)] = count + 1
+        return prefix + op.name + (f"#{count}" if count else "")
+
+    def _nested(self, node: Any, op: Any, sub: Any, scope: tuple, prefix: str) -> None:
+        name = self._call_name(op, prefix)
+        sub_scope = scope + (id(node),)
+        for inner, outer in zip(sub.inputs, node.input_tensors):
+            self.alias[(sub_scope, id(inner))] = self.resolve((scope, id(outer)))
+        self.walk(sub, sub_scope, name + "/")
+        for outer, inner in zip(node.output_tensors, sub.outputs):
+            self.alias[(scope, id(outer))] = self.resolve((sub_scope, id(inner)))
+
+    def _step(self, node: Any, op: Any, scope: tuple, prefix: str,
+              input_layer: bool = False) -> None:
+        first_call = id(op) not in self.calls
+        name = self._call_name(op, prefix)
+        type_name = type(op).__name__
+        in_tensors = node.input_tensors
+        out_tensors = node.output_tensors
+        resolve = self.resolve
+        in_keys = [resolve((scope, id(t))) for t in in_tensors]
+        out_keys = [(scope, id(t)) for t in out_tensors]
+
+        # Shapes: the recorded ones, unless the caller fed this graph different shapes (a nested
+        # model built on (None, None, 3) and called on 224x224): then ask Keras for the spec.
+        in_full = [self.shape.get(k, t.shape) for k, t in zip(in_keys, in_tensors)]
+        out_full = [t.shape for t in out_tensors]
+        if input_layer and out_keys[0] in self.input_shapes:
+            out_full = [self.input_shapes[out_keys[0]]]
+        elif any(s != t.shape for s, t in zip(in_full, in_tensors)):
+            out_full = self._respec(node, in_tensors, in_full, out_full, name)
+        in_shapes = [tuple(s[1:]) for s in in_full]
+        out_shapes = [tuple(s[1:]) for s in out_full]
+
+        # Params: from the weights' shapes, on the first call of a shared layer only.
+        trainable = non_trainable = 0
+        if first_call:
+            weights = getattr(op, "weights", None) or ()
+            if weights:
+                layer_trainable = getattr(op, "trainable", True)
+                for v in weights:
+                    n = math.prod(v.shape)
+                    if layer_trainable and v.trainable:
+                        trainable += n
+                    else:
+                        non_trainable += n
+
+        handler = handler_for(type_name)
+        counted = handler is not None
+        cost = OpCost()
+        if handler is None:
+            self.uncounted.add(type_name)
+        else:
+            try:
+                cost = handler(op, in_shapes, out_shapes)
+            except UnknownDimension:
+                counted = False
+                self.unknown_dims.append(name)
+                cost = field_effect(op)
+            except Exception as exc:  # a handler must never break the whole report
+                counted = False
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                self.warnings.append(
+                    f"layer '{name}' ({type_name}): cost handler failed: {first}")
+
+        act_bytes = 0
+        for key, shape in zip(out_keys, out_shapes):
+            n = _elements(shape)
+            if n is None:
+                self.unknown_bytes.append(name)
+                n = 0
+            b = n * BYTES_PER_ELEMENT
+            act_bytes += b
+            self.nbytes[key] = b
+
+        # Receptive field.
+        if input_layer:
+            out_field = _fresh(out_shapes[0][:-1]) if len(out_shapes[0]) >= 2 else None
+        else:
+            base = _merge([self.field.get(k) for k in in_keys])
+            out_field = _propagate(base, cost, in_shapes[0] if in_shapes else None,
+                                   out_shapes[0], getattr(op, "data_format", None) or
+                                   "channels_last")
+        for key, full in zip(out_keys, out_full):
+            self.shape[key] = full
+            self.field[key] = out_field
+            self.producer[key] = name
+
+        parents: list[str] = []
+        for k in in_keys:
+            p = self.producer.get(k)
+            if p is not None and p not in parents:
+                parents.append(p)
+
+        if out_field is None:
+            rf = stride = None
+        else:
+            rf = tuple(plain_number(r) for r in out_field.rf)
+            stride = (None if out_field.jump is None
+                      else tuple(plain_number(j) for j in out_field.jump))
+        self.rows.append(LayerCost(
+            name=name,
+            type=type_name,
+            output_shape=out_shapes[0] if out_shapes else None,
+            params=trainable + non_trainable,
+            trainable_params=trainable,
+            non_trainable_params=non_trainable,
+            macs=int(cost.macs),
+            other_ops=int(cost.other_ops),
+            activation_bytes=act_bytes,
+            receptive_field=rf,
+            effective_stride=stride,
+            counted=counted,
+            inputs=parents,
+        ))
+        self.steps.append((in_keys, out_keys))
+
+    def _respec(self, node, in_tensors, in_full, recorded, name):
+        try:
+            import keras
+
+            values = {id(t): keras.KerasTensor(shape=s, dtype=t.dtype)
+                      for t, s in zip(in_tensors, in_full)}
+            args, kwargs = node.arguments.fill_in(values)
+            spec = node.operation.compute_output_spec(*args, **kwargs)
+            return [tuple(s.shape) for s in keras.tree.flatten(spec)]
+        except Exception as exc:  # keep the recorded shapes
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            self.warnings.append(f"layer '{name}': could not re-derive shapes ({first}); "
+                                 "using the shapes it was built with")
+            return recorded
+
+    def peak_bytes(self, output_keys: list) -> int:
+        """Largest sum of live tensors over the steps (per sample)."""
+        n = len(self.steps)
+        produced: dict = {}
+        last: dict = {}
+        for i, (in_keys, out_keys) in enumerate(self.steps):
+            for k in out_keys:
+                produced[k] = i
+                last[k] = i
+            for k in in_keys:
+                last[k] = i  # steps run in order, so the latest consumer wins
+        for k in output_keys:
+            last[k] = n - 1
+        diff = [0] * (n + 1)
+        for k, i in produced.items():
+            b = self.nbytes.get(k, 0)
+            diff[i] += b
+            diff[last[k] + 1] -= b
+        peak = live = 0
+        for i in range(n):
+            live += diff[i]
+            peak = max(peak, live)
+        return peak
+
+
+def _input_overrides(graph: Any, input_shape: tuple | list) -> dict:
+    inputs = list(graph.inputs)
+    shapes = list(input_shape)
+    if not shapes or not isinstance(shapes[0], (tuple, list)):
+        shapes = [tuple(shapes)]
+    if len(shapes) != len(inputs):
+        raise ValueError(f"input_shape gives {len(shapes)} shape(s) but the model has "
+                         f"{len(inputs)} input(s)")
+    out = {}
+    for t, shape in zip(inputs, shapes):
+        shape = tuple(None if d is None else int(d) for d in shape)
+        if len(shape) != len(t.shape) - 1:
+            raise ValueError(f"input_shape {shape} has rank {len(shape)} but input "
+                             f"'{t.name}' has shape {tuple(t.shape[1:])} (without the batch axis)")
+        for d, ref in zip(shape, t.shape[1:]):
+            if ref is not None and d != ref:
+                raise ValueError(f"input_shape {shape} does not fit input '{t.name}' of shape "
+                                 f"{tuple(t.shape[1:])}")
+        out[((), id(t))] = (None,) + shape
+    return out
+
+
+def _count(weights: Iterable[Any]) -> int:
+    return int(sum(math.prod(v.shape) for v in weights))
+
+
+def analyze(model: Any, batch: int = 1, optimizer: str = "adam",
+            input_shape: tuple | list | None = None) -> CostReport:
+    """Cost of a built Functional or Sequential Keras model (see the module docstring).
+
+    ``batch`` scales the peak inference memory and the training memory estimate; MACs, FLOPs
+    and per-layer activation bytes are per sample. ``optimizer`` is one of
+    :data:`OPTIMIZER_STATE` (case-insensitive). ``input_shape`` (without the batch axis; a list
+    of shapes for several inputs) fills in a model built for variable sizes, e.g.
+    ``analyze(MobileNetV3Small(weights=None), input_shape=(224, 224, 3))``: the shapes are then
+    re-derived layer by layer with Keras' ``compute_output_spec`` (slower).
+    """
+    if int(batch) < 1:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    batch = int(batch)
+    opt = str(optimizer).lower()
+    if opt not in OPTIMIZER_STATE:
+        raise ValueError(
+            f"unknown optimizer {optimizer!r}; known: {', '.join(sorted(OPTIMIZER_STATE))}")
+    graph = _graph_of(model)
+    if graph is None:
+        name = getattr(model, "name", type(model).__name__)
+        if getattr(model, "_functional", "absent") is None:
+            raise ValueError(f"model '{name}' is a Sequential model that is not built yet: give "
+                             "it an input shape (keras.Input) or call build() first")
+        raise ValueError(f"model '{name}' ({type(model).__name__}) has no layer graph to read: "
+                         "analyze() needs a Functional or Sequential model")
+
+    walker = _Walker()
+    if input_shape is not None:
+        walker.input_shapes = _input_overrides(graph, input_shape)
+    walker.walk(graph, (), "")
+    rows = walker.rows
+
+    trainable = _count(model.trainable_weights)
+    non_trainable = _count(model.non_trainable_weights)
+    params = trainable + non_trainable
+    row_params = sum(r.params for r in rows)
+    warnings = list(walker.warnings)
+    if row_params != params:
+        warnings.append(
+            f"per-layer params add up to {row_params:,} but the model has {params:,} "
+            "(weights shared between layers or owned by a model itself)")
+    if walker.unknown_dims:
+        warnings.append(
+            f"{len(walker.unknown_dims)} layer(s) have unknown dimensions (None) in their shapes, "
+            f"so their MACs and other ops are not counted (first: '{walker.unknown_dims[0]}'); "
+            "pass input_shape= to analyze()")
+    if walker.unknown_bytes:
+        warnings.append(
+            f"{len(walker.unknown_bytes)} layer(s) have outputs with unknown dimensions (None), "
+            f"their activation memory is not counted (first: '{walker.unknown_bytes[0]}')")
+
+    macs = sum(r.macs for r in rows)
+    other = sum(r.other_ops for r in rows)
+    out_keys = [walker.resolve(((), id(t))) for t in graph.outputs]
+    peak = walker.peak_bytes(out_keys) * batch
+    saved = sum(r.activation_bytes for r in rows) * batch
+    weights_b = params * 4
+    grads_b = trainable * 4
+    opt_b = OPTIMIZER_STATE[opt] * trainable * 4
+    training = {
+        "weights": weights_b,
+        "gradients": grads_b,
+        "optimizer_state": opt_b,
+        "activations": saved,
+        "total": weights_b + grads_b + opt_b + saved,
+    }
+    return CostReport(
+        model_name=getattr(model, "name", ""),
+        layers=rows,
+        params=params,
+        trainable_params=trainable,
+        non_trainable_params=non_trainable,
+        macs=macs,
+        other_ops=other,
+        flops=F.flops(macs, other),
+        weight_bytes={"fp32": params * 4, "fp16": params * 2, "int8": params},
+        peak_activation_bytes=peak,
+        training_memory=training,
+        batch=batch,
+        optimizer=opt,
+        uncounted=sorted(walker.uncounted),
+        warnings=warnings,
+    )
