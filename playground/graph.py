@@ -448,7 +448,10 @@ def to_dot(graph: Graph, rankdir: str = "TB") -> str:
     """
     lines = [
         "digraph G {",
-        f'graph [rankdir={rankdir}, nodesep="0.25", ranksep="0.35", fontname="Helvetica"];',
+        f'rankdir={rankdir};',
+        'nodesep="0.25";',
+        'ranksep="0.35";',
+        'fontname="Helvetica";',
         'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
         'color="#5D6D7E", margin="0.12,0.04"];',
         'edge [color="#5D6D7E", arrowsize="0.6"];',
@@ -464,18 +467,9 @@ def to_dot(graph: Graph, rankdir: str = "TB") -> str:
 
 
 def to_pydot(graph: Graph, rankdir: str = "TB") -> Any:
-    """A ``pydot.Dot`` of the graph: top to bottom, rounded boxes filled by kind."""
+    """A ``pydot.Dot`` of the graph, parsed from :func:`to_dot` (one place holds the styling)."""
     import pydot
-    dot = pydot.Dot("G", graph_type="digraph", rankdir=rankdir, nodesep="0.25", ranksep="0.35")
-    dot.set_node_defaults(shape="box", style="rounded,filled", fontname="Helvetica", fontsize="10",
-                          color="#5D6D7E")
-    dot.set_edge_defaults(color="#5D6D7E", arrowsize="0.6")
-    for n in graph.nodes:
-        dot.add_node(pydot.Node(f'"{_dot_escape(n.id)}"', label=f'"{_dot_escape(n.label)}"',
-                                fillcolor=COLOURS.get(n.kind, COLOURS["other"]), tooltip=n.kind))
-    for u, v in graph.edges:
-        dot.add_edge(pydot.Edge(f'"{_dot_escape(u)}"', f'"{_dot_escape(v)}"'))
-    return dot
+    return pydot.graph_from_dot_data(to_dot(graph, rankdir))[0]
 
 
 def render_svg(dot_text: str, timeout: float = 120.0) -> bytes:

@@ -203,7 +203,7 @@ def test_dot_text_parses_back(res_model):
     dot = to_pydot(spec_graph(RES_SPEC, model=res_model))
     assert dot.get_rankdir() == "TB"
     node = dot.get_node('"residual_2"')[0]
-    assert node.get("fillcolor") == G.COLOURS["composite"]
+    assert node.get("fillcolor").strip('"') == G.COLOURS["composite"]
     assert "rounded" in dot.get_node_defaults()[0]["style"]
 
 

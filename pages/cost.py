@@ -1,0 +1,109 @@
+"""Cost of one architecture: a zoo entry, an uploaded spec or an uploaded .keras file."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from playground.analysis import analyze_spec, analyze_target, model_for
+from playground.cost import CONVENTIONS, format_bytes, format_count
+from playground.errors import SpecError
+from playground.export import export_bytes
+from playground.graph import model_graph, spec_graph, to_dot
+from playground.paths import data_dir
+from playground.targets import Target, resolve, spec_from_json_text
+from playground.zoo import ZOO
+
+
+@st.cache_resource(show_spinner=False)
+def _zoo_target(name: str) -> Target:
+    return resolve(name)
+
+
+def _uploaded_target(upload) -> Target:
+    """A spec (.json) or model (.keras) upload as a Target; SpecError names the file."""
+    name = Path(upload.name).name
+    if name.lower().endswith(".json"):
+        try:
+            text = upload.getvalue().decode("utf-8")
+        except UnicodeDecodeError:
+            raise SpecError(f"file '{name}'", "is not UTF-8 text") from None
+        spec = spec_from_json_text(text, f"file '{name}'")
+        return Target(spec.name, spec=spec)
+    uploads = data_dir() / "uploads"
+    uploads.mkdir(exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=uploads)) / "model.keras"
+    path.write_bytes(upload.getvalue())
+    return Target(Path(name).stem, path=path)
+
+
+def page() -> None:
+    st.title("Architecture cost")
+    st.caption("Parameters, multiply-adds, FLOPs, memory and receptive field, layer by layer, "
+               "computed from the built Keras model.")
+    left, right = st.columns([2, 1])
+    with left:
+        names = ZOO.list()
+        choice = st.selectbox("Zoo architecture", names, index=names.index("resnet50"),
+                              format_func=lambda n: f"{n} — {ZOO.get(n).family}")
+    with right:
+        upload = st.file_uploader("…or upload a spec (.json) or model (.keras)",
+                                  type=["json", "keras"])
+    batch = st.number_input("Batch size (memory figures)", min_value=1, max_value=4096, value=32)
+
+    try:
+        target = _uploaded_target(upload) if upload is not None else _zoo_target(choice)
+        with st.spinner("Building and analysing…"):
+            report = (analyze_spec(target.spec, int(batch)) if target.spec is not None
+                      else analyze_target(target, int(batch)))
+            model = model_for(target)
+    except SpecError as e:
+        st.error(f"**{e.where}**: {e.rule}")
+        return
+
+    st.subheader(target.name)
+    m = st.columns(6)
+    m[0].metric("Parameters", format_count(report.params),
+                help=f"{report.params:,} ({report.trainable_params:,} trainable)")
+    m[1].metric("MACs", format_count(report.macs), help=f"{report.macs:,} multiply-adds per image")
+    m[2].metric("FLOPs", format_count(report.flops), help="2 x MACs + other ops")
+    m[3].metric("Weights (fp32)", format_bytes(report.weight_bytes["fp32"]))
+    m[4].metric(f"Peak activations (batch {batch})", format_bytes(report.peak_activation_bytes))
+    m[5].metric(f"Training memory (batch {batch})", format_bytes(report.training_memory["total"]),
+                help="weights + gradients + Adam state + saved activations")
+    if report.uncounted:
+        st.warning("Uncounted layer types (no cost handler): " + ", ".join(report.uncounted))
+
+    tab_layers, tab_graph, tab_export = st.tabs(["Per layer", "Graph", "Export"])
+    with tab_layers:
+        rows = [{"layer": r.name, "type": r.type,
+                 "output": " x ".join(map(str, r.output_shape or ())),
+                 "params": r.params, "MACs": r.macs,
+                 "receptive field": " x ".join(map(str, r.receptive_field or ())) or "—"}
+                for r in report.layers]
+        num = st.column_config.NumberColumn(format="localized")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True, height=420,
+                     column_config={"params": num, "MACs": num})
+    with tab_graph:
+        level = st.radio("Level", ["block", "layer"], horizontal=True)
+        graph = (spec_graph(target.spec, level, report, model) if target.spec is not None
+                 else model_graph(model, level=level, annotations=report))
+        with st.container(height=640):
+            st.graphviz_chart(to_dot(graph), use_container_width=False)
+    with tab_export:
+        obj = target.spec if target.spec is not None else model
+        stem = target.name.replace(":", "_")
+        c = st.columns(3)
+        c[0].download_button("Keras code (.py)", export_bytes(obj, "keras-code"),
+                             f"{stem}.py", "text/x-python")
+        c[1].download_button("Graph (.dot)", export_bytes(obj, "dot"), f"{stem}.dot", "text/plain")
+        if target.spec is not None:
+            c[2].download_button("Spec (.json)", target.spec.to_json(), f"{stem}.json",
+                                 "application/json")
+    with st.expander("Counting conventions"):
+        st.markdown(CONVENTIONS)
+
+
+page()
