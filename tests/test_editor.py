@@ -1,0 +1,328 @@
+"""The builder's editing model: operations, undo/redo, evaluation, deltas, share links."""
+import base64
+import json
+import zlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from playground.blocks.base import BLOCKS, CATEGORIES
+from playground.editor import (HISTORY_LIMIT, EditSession, delta, evaluate, item_text, palette,
+                               spec_from_query, spec_to_query)
+from playground.errors import SpecError
+from playground.spec import ArchSpec, BlockSpec
+
+
+def tiny(blocks=(), head=None, shape=(8, 8, 3)):
+    return EditSession.start(ArchSpec(shape, tuple(blocks), head, name="tiny"))
+
+
+def conv(filters=4, kernel=3, **kw):
+    return BlockSpec("conv", {"filters": filters, "kernel": kernel, **kw})
+
+
+# --- operations ---------------------------------------------------------------------------------
+def test_start_names_every_block_as_build_would():
+    s = tiny([conv(), conv(), BlockSpec("max_pool")])
+    assert s.names == ["conv_1", "conv_2", "max_pool_3"]
+
+
+def test_start_avoids_clashing_with_explicit_names():
+    s = tiny([BlockSpec("conv", {}, "conv_2"), conv()])
+    assert len(set(s.names)) == 2 and s.names[0] == "conv_2"
+
+
+def test_add_block_uses_schema_defaults_and_a_unique_name():
+    s0 = tiny()
+    s1 = s0.add_block("conv")
+    assert s0.spec.blocks == ()  # the old state is untouched
+    assert s1.spec.blocks[0].params == BLOCKS.get("conv").defaults()
+    assert s1.names == ["conv_1"] and s1.last_label == "+Conv"
+    s2 = s1.add_block("conv", 0, {"filters": 8})
+    assert s2.names == ["conv_2", "conv_1"]
+    assert s2.spec.blocks[0].params["filters"] == 8
+
+
+def test_add_head_type_sets_the_head():
+    s = tiny([conv()]).add_block("gap_head", params={"classes": 3})
+    assert len(s.spec.blocks) == 1
+    assert s.spec.head.type == "gap_head" and s.spec.head.params["classes"] == 3
+
+
+def test_add_unknown_type_or_bad_index_raises_spec_error():
+    with pytest.raises(SpecError, match="unknown block type"):
+        tiny().add_block("nope")
+    with pytest.raises(SpecError, match="no block position"):
+        tiny([conv()]).add_block("conv", 5)
+
+
+def test_move_block():
+    s = tiny([conv(), BlockSpec("max_pool"), BlockSpec("batch_norm")])
+    m = s.move_block(0, 2)
+    assert m.names == ["max_pool_2", "batch_norm_3", "conv_1"]
+    assert m.last_label == "move Conv 1 -> 3"
+    assert s.move_block(1, 1) is s
+
+
+def test_reorder_by_names_and_item_texts():
+    s = tiny([conv(), conv(), BlockSpec("max_pool")])
+    r = s.reorder(["max_pool_3", "conv_2", "conv_1"])
+    assert r.names == ["max_pool_3", "conv_2", "conv_1"]
+    texts = [item_text(b) for b in r.spec.blocks]
+    assert texts[0] == "max_pool_3 (Max pooling)"
+    assert s.reorder(list(reversed(s.items()))).names == ["max_pool_3", "conv_2", "conv_1"]
+    with pytest.raises(SpecError, match="missing"):
+        s.reorder(["conv_1", "conv_2"])
+    with pytest.raises(SpecError, match="repeated"):
+        s.reorder(["conv_1", "conv_1", "max_pool_3"])
+
+
+def test_delete_block():
+    s = tiny([conv(), BlockSpec("inception")])
+    d = s.delete_block(1)
+    assert d.names == ["conv_1"] and d.last_label == "-Inception module"
+    with pytest.raises(SpecError):
+        d.delete_block(3)
+
+
+def test_duplicate_gives_fresh_unique_names():
+    s = tiny([conv(filters=7)])
+    d = s.duplicate_block(0).duplicate_block(0)
+    assert d.names == ["conv_1", "conv_3", "conv_2"]
+    assert len(set(d.names)) == 3
+    assert all(b.params == s.spec.blocks[0].params for b in d.spec.blocks)
+
+
+def test_update_params_label_and_reset():
+    s = tiny([conv(kernel=3)])
+    u = s.update_params(0, kernel=5)
+    assert u.spec.blocks[0].params["kernel"] == 5
+    assert u.last_label == "Conv kernel 3 -> 5"
+    assert s.spec.blocks[0].params["kernel"] == 3
+    with pytest.raises(SpecError, match="unknown parameter"):
+        s.update_params(0, kernal=5)
+    assert s.update_params(0, kernel=3) is s  # no change, no history entry
+
+
+def test_set_head_and_input():
+    s = tiny([conv()]).set_head("dense_head", {"classes": 4, "hidden": [8]})
+    assert s.spec.head.params["classes"] == 4 and s.spec.head.params["dropout"] == 0.5
+    with pytest.raises(SpecError, match="not a head"):
+        s.set_head("conv")
+    assert s.set_head(None).spec.head is None
+    i = s.set_input([16, 16, 1])
+    assert i.spec.input_shape == (16, 16, 1) and i.last_label == "input 8x8x3 -> 16x16x1"
+    with pytest.raises(SpecError):
+        s.set_input([0, 4, 3])
+
+
+def test_load_is_undoable():
+    s = tiny([conv()])
+    other = ArchSpec((4, 4, 1), (BlockSpec("flatten"),), name="other")
+    l = s.load(other)
+    assert l.names == ["flatten_1"] and l.spec.name == "other"
+    assert l.undo().spec == s.spec
+    assert s.load().spec.blocks == ()
+
+
+# --- undo / redo --------------------------------------------------------------------------------
+def test_undo_redo_sequence():
+    s0 = tiny()
+    s3 = s0.add_block("conv").add_block("max_pool").update_params(0, filters=8)
+    assert s3.undo().undo().undo().spec == s0.spec
+    assert s3.undo().undo().undo().undo().spec == s0.spec  # nothing more to undo
+    back = s3.undo().undo().redo().redo()
+    assert back.spec == s3.spec and not back.can_redo
+    # a new edit after an undo drops the redo stack
+    branched = s3.undo().add_block("dropout")
+    assert not branched.can_redo and branched.names == ["conv_1", "max_pool_1", "dropout_1"]
+
+
+def test_history_is_bounded():
+    s = tiny()
+    for i in range(HISTORY_LIMIT + 20):
+        s = s.set_input([8 + i % 3 + 1, 8, 3]) if i % 2 else s.set_input([8, 8 + i % 5 + 1, 3])
+    assert len(s.undo_stack) == HISTORY_LIMIT
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+def test_evaluate_gives_per_block_shapes_params_and_totals():
+    s = tiny([conv(filters=4, bias=False), BlockSpec("max_pool", {"size": 2}),
+              BlockSpec("dropout", {"rate": 0.1})],
+             head=BlockSpec("gap_head", {"classes": 3}))
+    ev = evaluate(s, batch=2)
+    assert ev.ok and not ev.stale and ev.error is None
+    assert [r.output_shape for r in ev.blocks] == [(8, 8, 4), (4, 4, 4), (4, 4, 4)]
+    assert ev.blocks[0].params == 3 * 3 * 3 * 4
+    assert ev.blocks[0].macs == 3 * 3 * 3 * 4 * 8 * 8
+    assert ev.head.output_shape == (3,) and ev.head.params == 4 * 3 + 3
+    assert ev.totals["params"] == 108 + 15
+    assert ev.totals["weight_bytes_fp32"] == 4 * 123
+    assert set(ev.totals) >= {"macs", "flops", "peak_activation_bytes", "training_memory_total"}
+    assert ev.session.last_valid_spec == s.spec
+    bare = evaluate(s.set_head("no_head"))
+    assert bare.ok and bare.head.output_shape == (4, 4, 4) and bare.head.params == 0
+
+
+def test_invalid_edit_keeps_last_valid_report_and_points_at_block():
+    s = tiny([BlockSpec("batch_norm"), conv(kernel=3, padding="valid")])
+    ok = evaluate(s)
+    bad_session = ok.session.update_params(1, kernel=9)
+    bad = evaluate(bad_session)
+    assert not bad.ok and isinstance(bad.error, SpecError)
+    assert bad.error_index == 1 and bad.error_block == "conv_2"
+    assert bad.stale and bad.report is ok.report and bad.report_spec == s.spec
+    assert bad.blocks[1].error and "larger" in bad.blocks[1].error
+    assert bad.blocks[1].output_shape == (6, 6, 4)  # the last valid figures stay on screen
+    assert bad.totals == ok.totals
+    line = delta(ok.report, None, bad_session.last_label)
+    assert line == "Conv kernel 3 -> 9: invalid model (figures unchanged)"
+
+
+def test_head_error_has_no_block_index():
+    s = tiny([conv()], head=BlockSpec("dense_head", {"classes": 0}))
+    ev = evaluate(s)
+    assert not ev.ok and ev.error_block == "head" and ev.error_index is None
+    assert ev.head.error and ev.report is None and ev.totals is None
+
+
+def test_delta_of_a_1x1_bottleneck_matches_the_lecture():
+    s = EditSession.start(ArchSpec((28, 28, 256), (
+        BlockSpec("conv", {"filters": 192, "kernel": 3, "bias": False}),), name="bottleneck"))
+    before = evaluate(s)
+    assert before.report.macs == 346_816_512
+    after_s = before.session.add_block("pointwise", 0, {"filters": 64, "bias": False})
+    after = evaluate(after_s)
+    assert after.report.macs == 99_549_184
+    line = delta(before.report, after.report, after_s.last_label)
+    assert line == "+1x1 bottleneck: -247.3M MACs, -315.4K params"
+    assert delta(after.report, before.report, "-1x1 bottleneck").startswith(
+        "-1x1 bottleneck: +247.3M MACs, +315.4K params")
+    assert delta(before.report, before.report, "reorder") == "reorder: +0 MACs, +0 params"
+
+
+# --- share links --------------------------------------------------------------------------------
+def _link(obj) -> str:
+    raw = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+    return base64.urlsafe_b64encode(zlib.compress(raw)).decode().rstrip("=")
+
+
+def test_share_link_round_trip():
+    spec = ArchSpec((32, 32, 3), (conv(16), BlockSpec("inception"), BlockSpec("max_pool")),
+                    BlockSpec("gap_head", {"classes": 10}), name="shared")
+    q = spec_to_query(spec)
+    assert " " not in q and "=" not in q and "+" not in q and "/" not in q
+    assert spec_from_query(q) == spec
+    assert spec_from_query(f"http://127.0.0.1:8501/builder?spec={q}") == spec
+    assert spec_from_query(f"spec={q}") == spec
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("", "empty"),
+    ("abc$%^", "characters"),
+    ("A", "truncated"),
+    ("AAAAAAAA", "corrupted"),
+    (_link({"input_shape": [8, 8, 3]})[:-6], "truncated"),
+    (base64.urlsafe_b64encode(b"not zlib at all").decode(), "corrupted"),
+    (_link(b"\xff\xfe\xfa"), "text"),
+    (_link(b"{not json"), "JSON"),
+    (_link({"input_shape": "big"}), "input_shape"),
+    (_link([1, 2]), "JSON object"),
+    (_link({"input_shape": [8, 8, 3], "blocks": [{"type": "warp_drive"}]}), "unknown type"),
+    (_link({"input_shape": [8, 8, 3], "blocks": [{"type": "conv", "params": {"filters": -2}}]}),
+     "filters"),
+    (_link(b"[" * 200_000), "nested"),
+    (_link(b" " * 2_000_000), "more than"),
+    ("http://x/builder?other=1", "no 'spec='"),
+])
+def test_corrupted_share_links_raise_spec_error(text, rule):
+    with pytest.raises(SpecError) as info:
+        spec_from_query(text)
+    assert info.value.where == "shared link"
+    assert rule in info.value.rule
+
+
+def test_share_link_rejects_non_text():
+    with pytest.raises(SpecError):
+        spec_from_query(None)  # type: ignore[arg-type]
+
+
+# --- palette ------------------------------------------------------------------------------------
+def test_palette_groups_every_block_type_in_category_order():
+    p = palette()
+    assert list(p) == [c for c in CATEGORIES if c in p]
+    types = [item.type for items in p.values() for item in items]
+    assert sorted(types) == sorted(BLOCKS.list())
+    conv_item = next(i for i in p["convolution"] if i.type == "conv")
+    assert conv_item.label == "Conv" and conv_item.doc
+
+
+# --- property: random edit sequences ----------------------------------------------------------
+ADDABLE = ["conv", "pointwise", "max_pool", "batch_norm", "activation", "dropout", "flatten",
+           "global_avg_pool", "depthwise_conv", "dense", "gap_head", "no_head"]
+
+op = st.one_of(
+    st.tuples(st.just("add"), st.sampled_from(ADDABLE), st.integers(-1, 4)),
+    st.tuples(st.just("move"), st.integers(0, 4), st.integers(0, 4)),
+    st.tuples(st.just("delete"), st.integers(0, 4)),
+    st.tuples(st.just("duplicate"), st.integers(0, 4)),
+    st.tuples(st.just("kernel"), st.integers(0, 4), st.integers(1, 10)),
+    st.tuples(st.just("input"), st.integers(1, 10)),
+    st.tuples(st.just("reverse"),),
+    st.tuples(st.just("undo"),),
+    st.tuples(st.just("redo"),),
+)
+
+
+def _apply(s: EditSession, o: tuple) -> EditSession:
+    kind = o[0]
+    if kind == "add":
+        return s.add_block(o[1], None if o[2] < 0 else o[2])
+    if kind == "move":
+        return s.move_block(o[1], o[2])
+    if kind == "delete":
+        return s.delete_block(o[1])
+    if kind == "duplicate":
+        return s.duplicate_block(o[1])
+    if kind == "kernel":
+        i = o[1]
+        if i < len(s.spec.blocks) and s.spec.blocks[i].type in ("conv", "depthwise_conv"):
+            return s.update_params(i, kernel=o[2], padding="valid")
+        return s
+    if kind == "input":
+        return s.set_input([o[1], o[1], 2])
+    if kind == "reverse":
+        return s.reorder(list(reversed(s.names)))
+    if kind == "undo":
+        return s.undo()
+    return s.redo()
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(op, min_size=1, max_size=8))
+def test_random_edit_sequences(ops):
+    start = tiny([conv()])
+    s = start
+    history = [(s, s.spec.to_json())]
+    for o in ops:
+        try:
+            s = _apply(s, o)
+        except SpecError:
+            continue  # an impossible edit (bad index) is refused and changes nothing
+        names = s.names
+        assert len(set(names)) == len(names) and all(names)
+        history.append((s, s.spec.to_json()))
+    ev = evaluate(s)  # never raises: an invalid spec comes back as ev.error
+    assert ev.ok == (ev.error is None)
+    if ev.error is not None:
+        assert isinstance(ev.error, SpecError)
+        if ev.error_index is not None:
+            assert s.names[ev.error_index] == ev.error.block
+    assert len(ev.blocks) == len(s.spec.blocks)
+    while s.can_undo:
+        s = s.undo()
+    assert s.spec == start.spec
+    for state, text in history:  # earlier states were never mutated
+        assert state.spec.to_json() == text
