@@ -3,9 +3,12 @@ import streamlit as st
 
 import playground  # noqa: F401  (sets KERAS_BACKEND before anything imports keras)
 
-st.set_page_config(page_title="ConvNet Playground", page_icon="🧱", layout="wide")
+st.set_page_config(page_title="ConvNet Playground", page_icon=":material/construction:", layout="wide")
 
 pages = [
-    st.Page("pages/cost.py", title="Architecture cost", icon="📐", default=True),
+    st.Page("pages/build.py", title="Builder", icon=":material/construction:", default=True),
+    st.Page("pages/zoo.py", title="Zoo", icon=":material/grid_view:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/cost.py", title="Architecture cost", icon=":material/calculate:"),
 ]
 st.navigation(pages).run()

@@ -1,13 +1,11 @@
 """Cached cost analysis: the front door the CLI and the UI use.
 
 Reports are memoised by the spec's content hash (an edit that changes nothing is served from
-memory in well under a millisecond), and the zoo listing's per-entry totals are kept on disk so
-``python -m playground zoo`` only builds each model once per code version.
+memory in well under a millisecond). The zoo's headline figures are shipped precomputed
+(:mod:`playground.zoo.summaries`).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -104,45 +102,3 @@ def summary(report: CostReport) -> dict[str, Any]:
         "layers": len(report.layers),
         "depth": weight_depth(report),
     }
-
-
-# --- zoo listing cache on disk ----------------------------------------------------------------
-def _code_version() -> str:
-    """Hash of the sources that shape a summary, so the disk cache never serves stale figures."""
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for sub in ("cost", "blocks"):
-        for f in sorted((root / sub).glob("*.py")):
-            h.update(f.read_bytes())
-    for f in ("build.py", "analysis.py"):
-        h.update((root / f).read_bytes())
-    import keras
-    h.update(keras.__version__.encode())
-    return h.hexdigest()[:16]
-
-
-_SUMMARY_LOCK = threading.Lock()
-
-
-def zoo_summary(name: str) -> dict[str, Any]:
-    """Headline figures of zoo entry ``name`` at its default input, cached on disk."""
-    from playground.paths import data_dir
-    from playground.zoo import get
-
-    entry = get(name)
-    key = f"{name}|{entry.spec().key() if entry.is_spec else entry.keras_app}"
-    path = data_dir() / "cache" / f"zoo-summary-{_code_version()}.json"
-    with _SUMMARY_LOCK:
-        cache = json.loads(path.read_text()) if path.is_file() else {}
-    if key in cache:
-        return cache[key]
-    report = analyze(entry.build()) if not entry.is_spec else analyze_spec(entry.spec())
-    row = summary(report)
-    with _SUMMARY_LOCK:
-        cache = json.loads(path.read_text()) if path.is_file() else {}
-        cache[key] = row
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
-        tmp.replace(path)
-    return row

@@ -36,7 +36,7 @@ def _print_json(obj: Any) -> None:
 
 # --- commands -------------------------------------------------------------------------------
 def cmd_zoo(args: argparse.Namespace) -> int:
-    from playground.analysis import zoo_summary
+    from playground.zoo.summaries import summary_of
     from playground.zoo import ZOO
 
     rows = []
@@ -44,7 +44,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         e = ZOO.get(name)
         row = {"name": name, "family": e.family, "input_shape": list(e.input_shape),
                "summary": e.summary}
-        row.update(zoo_summary(name))
+        row.update(summary_of(name))
         row["reference"] = {k: v for k, v in vars(e.ref).items() if v not in (None, 0, 0.0, "")}
         rows.append(row)
         if not args.json:

@@ -2,8 +2,14 @@
 from streamlit.testing.v1 import AppTest
 
 
-def test_cost_page_renders_a_zoo_entry():
+def test_router_opens_the_builder_first():
     at = AppTest.from_file("../app.py", default_timeout=120).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Builder"]
+
+
+def test_cost_page_renders_a_zoo_entry():
+    at = AppTest.from_file("../pages/cost.py", default_timeout=120).run()
     assert not at.exception
     at.selectbox[0].set_value("lenet5").run()
     assert not at.exception

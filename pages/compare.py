@@ -1,0 +1,174 @@
+"""Compare 2-4 architectures side by side, or load one of the lecture's comparisons."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from playground.analysis import analyze_spec, analyze_target, model_for
+from playground.comparisons import COMPARISONS, conv_macs, layer_rows, spec_from_upload, totals
+from playground.cost import CONVENTIONS, format_bytes, format_count
+from playground.errors import SpecError
+from playground.export import export_bytes
+from playground.spec import ArchSpec
+from playground.targets import resolve
+from playground.zoo import ZOO
+
+MAX_ARCHS = 4
+DEFAULT_ZOO = ["resnet20-cifar", "plain20-cifar"]
+
+
+def _init_state() -> None:
+    """Every session-state key this page uses, initialised in one place."""
+    st.session_state.setdefault("compare_lecture", None)
+
+
+# --- cached pure results (keyed by the spec JSON, or the zoo name for keras: entries) -----------
+@st.cache_data(show_spinner=False, max_entries=64)
+def _spec_costs(spec_json: str, batch: int, label: str) -> tuple[dict, int, list[dict]]:
+    report = analyze_spec(ArchSpec.from_json(spec_json), batch)
+    return totals(report), conv_macs(report), layer_rows(report, label)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _keras_costs(name: str, batch: int, label: str) -> tuple[dict, int, list[dict]]:
+    report = analyze_target(resolve(name), batch)
+    return totals(report), conv_macs(report), layer_rows(report, label)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _spec_export(spec_json: str, fmt: str) -> bytes:
+    return export_bytes(ArchSpec.from_json(spec_json), fmt)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _keras_export(name: str, fmt: str) -> bytes:
+    return export_bytes(model_for(resolve(name)), fmt)
+
+
+# --- choosing what to compare ----------------------------------------------------------------
+def _lecture_buttons() -> None:
+    st.markdown("**The lecture's comparisons** (one click loads them):")
+    items = list(COMPARISONS.items())
+    cols = st.columns(len(items))
+    for col, (name, comp) in zip(cols, items):
+        if col.button(name, key=f"lecture_{name}", help=comp.title, width="stretch"):
+            st.session_state["compare_lecture"] = name
+
+
+def _chosen() -> list[tuple[str, ArchSpec | None, str | None]]:
+    """(label, spec, keras zoo name) for each architecture to compare."""
+    lecture = st.session_state["compare_lecture"]
+    if lecture is not None:
+        comp = COMPARISONS.get(lecture)
+        st.subheader(comp.title)
+        st.markdown(comp.explanation)
+        if st.button("Back to my own selection", key="lecture_clear"):
+            st.session_state["compare_lecture"] = None
+            st.rerun()
+        return [(label, spec, None) for label, spec in comp.variants]
+
+    left, right = st.columns([3, 2])
+    with left:
+        names = st.multiselect("Zoo architectures", ZOO.list(), default=DEFAULT_ZOO,
+                               max_selections=MAX_ARCHS, key="compare_zoo")
+    with right:
+        uploads = st.file_uploader("…and/or spec files (.json)", type=["json"],
+                                   accept_multiple_files=True, key="compare_uploads")
+        specs: list[ArchSpec] = []
+        for up in uploads or []:
+            try:
+                specs.append(spec_from_upload(up.name, up.getvalue()))
+            except SpecError as e:
+                st.error(f"**{e.where}**: {e.rule}")
+    chosen: list[tuple[str, ArchSpec | None, str | None]] = []
+    for n in names:
+        entry = ZOO.get(n)
+        chosen.append((n, entry.spec(), None) if entry.is_spec else (n, None, n))
+    labels = {c[0] for c in chosen}
+    for spec in specs:
+        label = spec.name if spec.name not in labels else f"{spec.name} (upload)"
+        labels.add(label)
+        chosen.append((label, spec, None))
+    if len(chosen) > MAX_ARCHS:
+        st.warning(f"Comparing the first {MAX_ARCHS} of {len(chosen)} architectures.")
+        chosen = chosen[:MAX_ARCHS]
+    return chosen
+
+
+# --- rendering ---------------------------------------------------------------------------------
+def _charts(rows: list[dict]) -> None:
+    df = pd.DataFrame(rows)
+    tabs = st.tabs(["MACs per layer", "Params per layer", "Activation memory",
+                    "Receptive field"])
+    specs = [("macs", "multiply-adds"), ("params", "parameters"),
+             ("activation_bytes", "activation bytes (fp32, batch)"),
+             ("receptive_field", "receptive field (pixels)")]
+    for tab, (col, title) in zip(tabs, specs):
+        with tab:
+            data = df.dropna(subset=[col])
+            fig = px.line(data, x="index", y=col, color="architecture", markers=True,
+                          hover_data=["layer", "type"], log_y=col != "receptive_field")
+            fig.update_layout(height=420, xaxis_title="layer (depth order)", yaxis_title=title)
+            st.plotly_chart(fig, width="stretch")
+
+
+def page() -> None:
+    _init_state()
+    st.title("Compare architectures")
+    st.caption("Pick two to four architectures, or load one of the lecture's comparisons, and "
+               "read their cost side by side.")
+    _lecture_buttons()
+    chosen = _chosen()
+    batch = int(st.number_input("Batch size (peak activation memory)", min_value=1,
+                                max_value=4096, value=1, key="compare_batch"))
+    if not chosen:
+        st.info("Choose at least two architectures to compare.")
+        return
+    if len(chosen) < 2:
+        st.info("Choose one more architecture to compare side by side.")
+
+    table, rows = [], []
+    for label, spec, keras_name in chosen:
+        try:
+            with st.spinner(f"Analysing {label}…"):
+                tot, cmacs, lrows = (_spec_costs(spec.to_json(), batch, label) if spec is not None
+                                     else _keras_costs(keras_name, batch, label))
+        except SpecError as e:
+            st.error(f"**{e.where}**: {e.rule}")
+            continue
+        table.append({"architecture": label, "params": tot["params"],
+                      "trainable": tot["trainable"], "MACs": tot["macs"], "conv MACs": cmacs,
+                      "FLOPs": tot["flops"], "weights": format_bytes(tot["weight_bytes_fp32"]),
+                      f"peak activations (batch {batch})":
+                          format_bytes(tot["peak_activation_bytes"]),
+                      "MACs (short)": format_count(tot["macs"])})
+        rows += lrows
+    if not table:
+        return
+    num = st.column_config.NumberColumn(format="localized")
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch",
+                 column_config={c: num for c in ("params", "trainable", "MACs", "conv MACs",
+                                                 "FLOPs")})
+    _charts(rows)
+
+    with st.expander("Export"):
+        for label, spec, keras_name in chosen:
+            cols = st.columns([2, 1, 1])
+            cols[0].markdown(f"**{label}**")
+            stem = label.replace(":", "_").replace(" ", "_")
+            for col, (fmt, ext, mime, text) in zip(
+                    cols[1:], [("keras-code", "py", "text/x-python", "Keras code (.py)"),
+                               ("dot", "dot", "text/plain", "Graph (.dot)")]):
+                try:
+                    data = (_spec_export(spec.to_json(), fmt) if spec is not None
+                            else _keras_export(keras_name, fmt))
+                except SpecError as e:
+                    col.error(f"{e.where}: {e.rule}")
+                    continue
+                col.download_button(text, data, f"{stem}.{ext}", mime, key=f"dl_{fmt}_{label}")
+    with st.expander("Counting conventions"):
+        st.markdown(CONVENTIONS)
+
+
+page()

@@ -1,0 +1,54 @@
+"""AppTest for the builder page: it renders, edits change the totals by the exact amount, and a
+corrupted share link shows an error instead of a traceback."""
+from streamlit.testing.v1 import AppTest
+
+from playground.editor import spec_to_query
+from playground.spec import ArchSpec
+
+BOTTLENECK = ArchSpec.from_dict({"name": "b", "input_shape": [28, 28, 256], "blocks": [
+    {"type": "conv", "name": "conv_1", "params": {"filters": 192, "kernel": 3, "bias": False}}]})
+
+
+def _metric(at, label):
+    return [m for m in at.metric if m.label == label][0]
+
+
+def test_builder_renders_empty():
+    at = AppTest.from_file("../pages/build.py", default_timeout=120).run()
+    assert not at.exception
+    assert at.title[0].value == "Builder"
+
+
+def test_shared_link_opens_the_model_and_an_edit_changes_macs_exactly():
+    at = AppTest.from_file("../pages/build.py", default_timeout=120)
+    at.query_params["spec"] = spec_to_query(BOTTLENECK)
+    at.run()
+    assert not at.exception
+    assert _metric(at, "MACs").help.startswith("346,816,512")
+    # edit the conv's kernel 3 -> 1: MACs fall by exactly 9x
+    at.text_input(key="p_conv_1_kernel").set_value("1")
+    at.number_input(key="p_conv_1_filters").set_value(192)
+    [b for b in at.button if b.label == "Apply"][0].click().run()
+    assert not at.exception
+    assert _metric(at, "MACs").help.startswith(f"{28 * 28 * 256 * 192:,}")
+    assert any("MACs" in i.value and "-" in i.value for i in at.info)
+
+
+def test_corrupted_link_shows_an_error_not_a_traceback():
+    at = AppTest.from_file("../pages/build.py", default_timeout=120)
+    at.query_params["spec"] = "eJzLSM3JyVcozy_KSQEAGgQEXQ-broken!!"
+    at.run()
+    assert not at.exception
+    assert any("shared link" in e.value for e in at.error)
+
+
+def test_invalid_edit_shows_error_on_block_and_keeps_last_valid_totals():
+    at = AppTest.from_file("../pages/build.py", default_timeout=120)
+    at.query_params["spec"] = spec_to_query(BOTTLENECK)
+    at.run()
+    at.text_input(key="p_conv_1_kernel").set_value("31")
+    at.selectbox(key="p_conv_1_padding").set_value("valid")
+    [b for b in at.button if b.label == "Apply"][0].click().run()
+    assert not at.exception
+    assert any("larger than its 28x28 feature map" in e.value for e in at.error)
+    assert _metric(at, "MACs").help.startswith("346,816,512")
