@@ -8,8 +8,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_sortables import sort_items
 
+from playground.analysis import build_cached
 from playground.blocks import BLOCKS
-from playground.cost import format_bytes, format_count
+from playground.charts import METRICS, layer_rows, per_layer_figure
+from playground.cost import CONVENTIONS, format_bytes, format_count
+from playground.export import EXTENSIONS, MIME_TYPES, export_bytes
+from playground.graph import spec_graph, to_dot
 from playground.editor import EditSession, delta, evaluate, item_text, palette, spec_from_query, spec_to_query
 from playground.errors import SpecError
 from playground.spec import ArchSpec
@@ -182,6 +186,49 @@ def _totals(ev: Any, batch: int) -> None:
                 help="weights + gradients + Adam state + saved activations")
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _graph_dot(spec_json: str, level: str) -> str:
+    """DOT of the (last valid) spec at block or layer level, cached by the spec's JSON."""
+    from playground.analysis import analyze_spec
+    spec = ArchSpec.from_json(spec_json)
+    return to_dot(spec_graph(spec, level, analyze_spec(spec), build_cached(spec)))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _layer_rows(spec_json: str) -> list[dict]:
+    from playground.analysis import analyze_spec
+    spec = ArchSpec.from_json(spec_json)
+    return layer_rows(analyze_spec(spec), spec.name)
+
+
+def _views(spec: ArchSpec | None) -> None:
+    """Graph, per-layer charts, export and conventions of the last valid model."""
+    if spec is None or not spec.blocks:
+        return
+    spec_json = spec.to_json()
+    t_graph, t_charts, t_export, t_conv = st.tabs(["Graph", "Charts", "Export", "Conventions"])
+    with t_graph:
+        level = st.radio("Graph level", ["block", "layer"], horizontal=True,
+                         help="block: composite blocks collapsed; layer: every Keras layer")
+        with st.container(height=620):
+            st.graphviz_chart(_graph_dot(spec_json, level), use_container_width=False)
+    with t_charts:
+        rows = _layer_rows(spec_json)
+        tabs = st.tabs([title for _, title, _, _ in METRICS])
+        for tab, (col, _, axis, log_y) in zip(tabs, METRICS):
+            with tab:
+                st.plotly_chart(per_layer_figure(rows, col, axis, log_y), width="stretch")
+    with t_export:
+        cols = st.columns(5)
+        for col, fmt, label in zip(cols, ("keras-code", "keras", "onnx", "dot", "svg"),
+                                   ("Keras code", ".keras model", "ONNX", "DOT graph", "SVG graph")):
+            col.download_button(label, data=lambda f=fmt: export_bytes(spec, f),
+                                file_name=f"{spec.name}{EXTENSIONS[fmt]}", mime=MIME_TYPES[fmt],
+                                use_container_width=True, on_click="ignore")
+    with t_conv:
+        st.markdown(CONVENTIONS)
+
+
 def page() -> None:
     _state()
     ss = st.session_state
@@ -259,6 +306,8 @@ def page() -> None:
         if head != cur:
             _apply(ev.session.set_head(None if head == "(none)" else head))
             st.rerun()
+
+    _views(ev.report_spec if ev.report is not None else None)
 
     with st.expander("Save, load and share"):
         spec = ev.session.spec

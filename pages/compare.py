@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from playground.analysis import analyze_spec, analyze_target, model_for
-from playground.comparisons import COMPARISONS, conv_macs, layer_rows, spec_from_upload, totals
+from playground.charts import METRICS, layer_rows, per_layer_figure
+from playground.comparisons import COMPARISONS, conv_macs, spec_from_upload, totals
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.errors import SpecError
 from playground.export import export_bytes
@@ -98,19 +98,10 @@ def _chosen() -> list[tuple[str, ArchSpec | None, str | None]]:
 
 # --- rendering ---------------------------------------------------------------------------------
 def _charts(rows: list[dict]) -> None:
-    df = pd.DataFrame(rows)
-    tabs = st.tabs(["MACs per layer", "Params per layer", "Activation memory",
-                    "Receptive field"])
-    specs = [("macs", "multiply-adds"), ("params", "parameters"),
-             ("activation_bytes", "activation bytes (fp32, batch)"),
-             ("receptive_field", "receptive field (pixels)")]
-    for tab, (col, title) in zip(tabs, specs):
+    tabs = st.tabs([title for _, title, _, _ in METRICS])
+    for tab, (col, _, axis, log_y) in zip(tabs, METRICS):
         with tab:
-            data = df.dropna(subset=[col])
-            fig = px.line(data, x="index", y=col, color="architecture", markers=True,
-                          hover_data=["layer", "type"], log_y=col != "receptive_field")
-            fig.update_layout(height=420, xaxis_title="layer (depth order)", yaxis_title=title)
-            st.plotly_chart(fig, width="stretch")
+            st.plotly_chart(per_layer_figure(rows, col, axis, log_y), width="stretch")
 
 
 def page() -> None:

@@ -31,7 +31,10 @@ def _table() -> pd.DataFrame:
             "top-1": ref.top1, "top-5": ref.top5, "year": entry.year,
             "reference": ref.source, "summary": entry.summary,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for col in ("top-1", "top-5", "year"):  # missing figures show blank, not "None"
+        table[col] = pd.to_numeric(table[col], errors="coerce")
+    return table
 
 
 def _bubble_chart(table: pd.DataFrame):

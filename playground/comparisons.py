@@ -6,7 +6,8 @@ figures against :func:`playground.analysis.analyze_spec`. Convolutions in the co
 have no bias and no batch norm, so their parameter counts are the textbook K*K*Cin*Cout.
 
 Also here: :func:`spec_from_upload` (an uploaded spec file -> ArchSpec or a one-line SpecError)
-and :func:`layer_rows` / :func:`totals` (what the Compare page charts and tabulates).
+and :func:`totals` (what the Compare page tabulates; per-layer charts are in
+:mod:`playground.charts`).
 """
 from __future__ import annotations
 
@@ -197,20 +198,9 @@ def totals(report: Any) -> dict[str, int]:
             "peak_activation_bytes": report.peak_activation_bytes}
 
 
-def layer_rows(report: Any, label: str) -> list[dict[str, Any]]:
-    """One row per layer with its depth index: the data of the overlaid per-layer charts."""
-    rows = []
-    for i, r in enumerate(report.layers):
-        rf = r.receptive_field
-        rows.append({"architecture": label, "index": i, "layer": r.name, "type": r.type,
-                     "params": r.params, "macs": r.macs, "activation_bytes": r.activation_bytes,
-                     "receptive_field": max(rf) if rf else None})
-    return rows
-
-
 def conv_macs(report: Any) -> int:
     """Multiply-adds of the convolution layers alone (what the lecture's figures count)."""
     return sum(r.macs for r in report.layers if "Conv" in r.type)
 
 
-__all__ = ["Comparison", "COMPARISONS", "spec_from_upload", "totals", "layer_rows", "conv_macs"]
+__all__ = ["Comparison", "COMPARISONS", "spec_from_upload", "totals", "conv_macs"]

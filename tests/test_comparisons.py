@@ -5,7 +5,8 @@ import json
 import pytest
 
 from playground.analysis import analyze_spec, summary
-from playground.comparisons import (COMPARISONS, conv_macs, layer_rows, spec_from_upload,
+from playground.charts import layer_rows
+from playground.comparisons import (COMPARISONS, conv_macs, spec_from_upload,
                                     totals)
 from playground.errors import SpecError
 from playground.zoo import ZOO

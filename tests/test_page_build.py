@@ -52,3 +52,15 @@ def test_invalid_edit_shows_error_on_block_and_keeps_last_valid_totals():
     assert not at.exception
     assert any("larger than its 28x28 feature map" in e.value for e in at.error)
     assert _metric(at, "MACs").help.startswith("346,816,512")
+
+
+def test_graph_and_charts_follow_the_model():
+    at = AppTest.from_file("../pages/build.py", default_timeout=120)
+    at.query_params["spec"] = spec_to_query(BOTTLENECK)
+    at.run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert '"conv_1"' in dot and "346.8M MACs" in dot
+    assert len(at.get("plotly_chart")) == 4  # MACs, params, activation memory, receptive field
+    [r for r in at.radio if r.label == "Graph level"][0].set_value("layer").run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert '"conv_1.conv"' in dot
