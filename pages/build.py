@@ -96,6 +96,7 @@ def _drag_area(session: EditSession) -> None:
         for pos, item in enumerate(new_model):
             if item in types:
                 new = new.add_block(types[item], index=pos)
+                st.session_state["builder_selected"] = new.names[pos]  # open the new block
     except SpecError as e:
         st.error(f"**{e.where}**: {e.rule}")
         return
@@ -133,9 +134,12 @@ def _block_editor(session: EditSession, ev: Any) -> None:
     if not names:
         st.info("Drag a block from the palette into your model, or open a zoo architecture.")
         return
-    default = names.index(ev.error_block) if ev.error_block in names else 0
+    selected = st.session_state.get("builder_selected")
+    default = (names.index(ev.error_block) if ev.error_block in names
+               else names.index(selected) if selected in names else 0)
     name = st.selectbox("Edit block", names, index=default,
                         format_func=lambda n: item_text(session.spec.blocks[names.index(n)]))
+    st.session_state["builder_selected"] = name
     i = names.index(name)
     block = session.spec.blocks[i]
     bt = BLOCKS.get(block.type)
@@ -166,6 +170,7 @@ def _block_editor(session: EditSession, ev: Any) -> None:
     c = st.columns(2)
     if c[0].button("Duplicate", use_container_width=True):
         _apply(session.duplicate_block(i))
+        st.session_state["builder_selected"] = st.session_state["builder"].names[i + 1]
         st.rerun()
     if c[1].button("Delete", use_container_width=True):
         _apply(session.delete_block(i))

@@ -64,3 +64,16 @@ def test_graph_and_charts_follow_the_model():
     [r for r in at.radio if r.label == "Graph level"][0].set_value("layer").run()
     dot = at.get("graphviz_chart")[0].proto.spec
     assert '"conv_1.conv"' in dot
+
+
+def test_duplicate_adds_a_copy_opens_it_and_undo_removes_it():
+    at = AppTest.from_file("../pages/build.py", default_timeout=120)
+    at.query_params["spec"] = spec_to_query(BOTTLENECK.with_input((28, 28, 192)))
+    at.run()
+    before = _metric(at, "MACs").help
+    [b for b in at.button if b.label == "Duplicate"][0].click().run()
+    assert not at.exception
+    assert [s for s in at.selectbox if s.label == "Edit block"][0].value == "conv_2"
+    assert _metric(at, "MACs").help != before
+    [b for b in at.button if b.label == "Undo"][0].click().run()
+    assert _metric(at, "MACs").help == before
