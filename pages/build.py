@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+
+from playground._env import freeze_import_heap
 from streamlit_sortables import sort_items
 
 from playground.analysis import build_cached
@@ -31,11 +33,11 @@ DRAG_CSS = """
 .sortable-component.vertical .sortable-item { display: inline-block; font-size: 12.5px;
   margin: 2px; padding: 2px 8px; border-radius: 5px; background: #e9effc; color: #1d3a78;
   border: 1px solid #c8d5f4; height: auto; }
-.sortable-container:last-of-type { flex-basis: 100%; }
-.sortable-container:last-of-type .sortable-container-header { font-size: 13px; color: #1d3a78; }
-.sortable-container:last-of-type .sortable-container-body { display: block; min-height: 120px;
+.sortable-container:not(:has(~ .sortable-container)) { flex-basis: 100%; }
+.sortable-container:not(:has(~ .sortable-container)) .sortable-container-header { font-size: 13px; color: #1d3a78; }
+.sortable-container:not(:has(~ .sortable-container)) .sortable-container-body { display: block; min-height: 120px;
   border: 2px dashed #9db3e8; background: #f7f9fe; }
-.sortable-component.vertical .sortable-container:last-of-type .sortable-item { display: block;
+.sortable-component.vertical .sortable-container:not(:has(~ .sortable-container)) .sortable-item { display: block;
   background: #3b6fd8; color: #fff; border-color: #3b6fd8; font-size: 13px; padding: 4px 10px; }
 """
 
@@ -168,11 +170,11 @@ def _block_editor(session: EditSession, ev: Any) -> None:
             return
         st.rerun()
     c = st.columns(2)
-    if c[0].button("Duplicate", use_container_width=True):
+    if c[0].button("Duplicate", width="stretch"):
         _apply(session.duplicate_block(i))
         st.session_state["builder_selected"] = st.session_state["builder"].names[i + 1]
         st.rerun()
-    if c[1].button("Delete", use_container_width=True):
+    if c[1].button("Delete", width="stretch"):
         _apply(session.delete_block(i))
         st.rerun()
 
@@ -185,9 +187,9 @@ def _totals(ev: Any, batch: int) -> None:
     m[2].metric("FLOPs", format_count(t.get("flops", 0)), help="2 x MACs + other ops (bias, BN, "
                 "activations, pooling, adds)")
     m[3].metric("Weights (fp32)", format_bytes(t.get("weight_bytes_fp32", 0)))
-    m[4].metric(f"Peak activations (B={batch})", format_bytes(t.get("peak_activation_bytes", 0)),
+    m[4].metric(f"Peak act. (B={batch})", format_bytes(t.get("peak_activation_bytes", 0)),
                 help="largest set of live activations during inference, by liveness over the graph")
-    m[5].metric(f"Training memory (B={batch})", format_bytes(t.get("training_memory_total", 0)),
+    m[5].metric(f"Training (B={batch})", format_bytes(t.get("training_memory_total", 0)),
                 help="weights + gradients + Adam state + saved activations")
 
 
@@ -206,6 +208,13 @@ def _layer_rows(spec_json: str) -> list[dict]:
     return layer_rows(analyze_spec(spec), spec.name)
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _figure(spec_json: str, title: str):
+    """One per-layer chart of the spec (only the chosen one is built; figures are cached)."""
+    col, _, axis, log_y = next(m for m in METRICS if m[1] == title)
+    return per_layer_figure(_layer_rows(spec_json), col, axis, log_y)
+
+
 def _views(spec: ArchSpec | None) -> None:
     """Graph, per-layer charts, export and conventions of the last valid model."""
     if spec is None or not spec.blocks:
@@ -216,20 +225,18 @@ def _views(spec: ArchSpec | None) -> None:
         level = st.radio("Graph level", ["block", "layer"], horizontal=True,
                          help="block: composite blocks collapsed; layer: every Keras layer")
         with st.container(height=620):
-            st.graphviz_chart(_graph_dot(spec_json, level), use_container_width=False)
+            st.graphviz_chart(_graph_dot(spec_json, level), width="content")
     with t_charts:
-        rows = _layer_rows(spec_json)
-        tabs = st.tabs([title for _, title, _, _ in METRICS])
-        for tab, (col, _, axis, log_y) in zip(tabs, METRICS):
-            with tab:
-                st.plotly_chart(per_layer_figure(rows, col, axis, log_y), width="stretch")
+        titles = [title for _, title, _, _ in METRICS]
+        metric = st.segmented_control("Chart", titles, default=titles[0], key="builder_chart")
+        st.plotly_chart(_figure(spec_json, metric or titles[0]), width="stretch")
     with t_export:
         cols = st.columns(5)
         for col, fmt, label in zip(cols, ("keras-code", "keras", "onnx", "dot", "svg"),
                                    ("Keras code", ".keras model", "ONNX", "DOT graph", "SVG graph")):
             col.download_button(label, data=lambda f=fmt: export_bytes(spec, f),
                                 file_name=f"{spec.name}{EXTENSIONS[fmt]}", mime=MIME_TYPES[fmt],
-                                use_container_width=True, on_click="ignore")
+                                width="stretch", on_click="ignore")
     with t_conv:
         st.markdown(CONVENTIONS)
 
@@ -253,12 +260,12 @@ def page() -> None:
         batch = int(st.number_input("Batch", 1, 4096, 32))
     with top[3]:
         st.write("")
-        if st.button("Undo", disabled=not session.can_undo, use_container_width=True):
+        if st.button("Undo", disabled=not session.can_undo, width="stretch"):
             _apply(session.undo())
             st.rerun()
     with top[4]:
         st.write("")
-        if st.button("Redo", disabled=not session.can_redo, use_container_width=True):
+        if st.button("Redo", disabled=not session.can_redo, width="stretch"):
             _apply(session.redo())
             st.rerun()
     if pick != ss.get("builder_last_pick", "(empty)"):
@@ -301,7 +308,7 @@ def page() -> None:
                  "output": "x".join(map(str, r.output_shape or ())),
                  "params": r.params, "MACs": r.macs} for r in ev.blocks]
         if rows:
-            st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True,
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                          column_config={"params": st.column_config.NumberColumn(format="localized"),
                                         "MACs": st.column_config.NumberColumn(format="localized")})
         _block_editor(ev.session, ev)
@@ -333,4 +340,5 @@ def page() -> None:
                 st.error(f"**{e.where}**: {e.rule}")
 
 
+freeze_import_heap()
 page()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from playground._env import freeze_import_heap
+
 from playground.analysis import analyze_spec, analyze_target, model_for
 from playground.charts import METRICS, layer_rows, per_layer_figure
 from playground.comparisons import COMPARISONS, conv_macs, spec_from_upload, totals
@@ -162,4 +164,5 @@ def page() -> None:
         st.markdown(CONVENTIONS)
 
 
+freeze_import_heap()
 page()

@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from playground._env import freeze_import_heap
+
 from playground.analysis import analyze_spec, analyze_target, model_for
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.errors import SpecError
@@ -84,14 +86,14 @@ def page() -> None:
                  "receptive field": " x ".join(map(str, r.receptive_field or ())) or "—"}
                 for r in report.layers]
         num = st.column_config.NumberColumn(format="localized")
-        st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True, height=420,
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=420,
                      column_config={"params": num, "MACs": num})
     with tab_graph:
         level = st.radio("Level", ["block", "layer"], horizontal=True)
         graph = (spec_graph(target.spec, level, report, model) if target.spec is not None
                  else model_graph(model, level=level, annotations=report))
         with st.container(height=640):
-            st.graphviz_chart(to_dot(graph), use_container_width=False)
+            st.graphviz_chart(to_dot(graph), width="content")
     with tab_export:
         obj = target.spec if target.spec is not None else model
         stem = target.name.replace(":", "_")
@@ -106,4 +108,5 @@ def page() -> None:
         st.markdown(CONVENTIONS)
 
 
+freeze_import_heap()
 page()

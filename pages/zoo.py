@@ -7,6 +7,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from playground._env import freeze_import_heap
+
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.zoo import ZOO
 from playground.zoo.summaries import load_summaries
@@ -95,4 +97,5 @@ def page() -> None:
         st.markdown(CONVENTIONS)
 
 
+freeze_import_heap()
 page()

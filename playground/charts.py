@@ -36,6 +36,8 @@ def per_layer_figure(rows: Iterable[dict[str, Any]], column: str, axis_title: st
     data = data.dropna(subset=[column])
     fig = px.line(data, x="index", y=column, color="architecture", markers=True,
                   hover_data=["layer", "type"], log_y=log_y)
+    last = int(data["index"].max()) if len(data) else 1
+    fig.update_xaxes(dtick=max(1, round(last / 12)))  # whole layer indices only
     fig.update_layout(height=height, xaxis_title="layer (depth order)", yaxis_title=axis_title,
                       margin=dict(l=10, r=10, t=30, b=10), legend_title_text="")
     return fig

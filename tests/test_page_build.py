@@ -60,7 +60,7 @@ def test_graph_and_charts_follow_the_model():
     at.run()
     dot = at.get("graphviz_chart")[0].proto.spec
     assert '"conv_1"' in dot and "346.8M MACs" in dot
-    assert len(at.get("plotly_chart")) == 4  # MACs, params, activation memory, receptive field
+    assert len(at.get("plotly_chart")) == 1  # the chosen per-layer chart only
     [r for r in at.radio if r.label == "Graph level"][0].set_value("layer").run()
     dot = at.get("graphviz_chart")[0].proto.spec
     assert '"conv_1.conv"' in dot

@@ -1,0 +1,225 @@
+"""End-to-end: the real app served by `streamlit run app.py`, driven in Debian's Chromium by
+Playwright (sync API). Each test opens a fresh browser context (a new Streamlit session) and saves
+a full-page screenshot per step into $E2E_SHOTS (default: a new temporary folder, printed)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from playground.analysis import analyze_spec
+from playground.cost import format_count
+from playground.zoo import ZOO
+
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+START_TIMEOUT_S = 90
+T = 60_000  # ms: generous bound for one rerun on a slow 2-core machine (model builds included)
+
+SHOTS = Path(os.environ.get("E2E_SHOTS") or tempfile.mkdtemp(prefix="playground-e2e-shots-"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """`streamlit run app.py` on a free port, with data and Keras cache in temporary folders."""
+    port = _free_port()
+    env = {**os.environ,
+           "PLAYGROUND_DATA": str(tmp_path_factory.mktemp("e2e-data")),
+           "KERAS_HOME": str(tmp_path_factory.mktemp("e2e-keras-home")),
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200 and r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer /_stcore/health within {START_TIMEOUT_S} s:"
+                            f"\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: the browser end-to-end tests need Debian's chromium "
+                    "package. scripts/test.sh installs it (apt-get install chromium, run as root); "
+                    "or run `apt-get install chromium` yourself.")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"\n[e2e] screenshots in {SHOTS}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})  # empty profile
+    pg = context.new_page()
+    pg.set_default_timeout(T)
+    pg.app_url = app_url
+    yield pg
+    context.close()
+
+
+def _shot(page, name: str, focus=None) -> None:
+    """Full-page screenshot; Streamlit scrolls inside its main block, so scroll `focus` (a locator)
+    into view first to get the part of the page the step is about."""
+    if focus is not None:
+        focus.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"[e2e] {path}")
+
+
+def _idle(page) -> None:
+    """Wait until Streamlit has finished the current run (no "Running..." status widget)."""
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=T)
+
+
+def _open(page, path: str = "/") -> None:
+    page.goto(page.app_url + path)
+    expect(page.get_by_test_id("stApp")).to_be_visible(timeout=T)
+    expect(page.locator("h1").first).to_be_visible(timeout=T)
+    _idle(page)
+
+
+def _metric(page, label: str):
+    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
+                                                   .get_by_text(label, exact=True))
+            .get_by_test_id("stMetricValue"))
+
+
+def _no_traceback(page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert "Traceback" not in page.locator("body").inner_text()
+
+
+def test_builder_drag_conv_into_model_updates_cost_table_and_graph(page):
+    _open(page)
+    expect(page.get_by_role("heading", name="Builder")).to_be_visible()
+    expect(_metric(page, "Parameters")).to_have_text("0")
+    expect(_metric(page, "MACs")).to_have_text("0")
+    frame = page.frame_locator("iframe").first
+    src = frame.get_by_text("+ Conv", exact=True).first
+    dst = frame.locator(".sortable-container").last.locator(".sortable-container-body")
+    expect(src).to_be_visible(timeout=T)
+    expect(frame.locator(".sortable-container").last).to_contain_text("Your model")
+    _shot(page, "1a_builder_empty")
+
+    sb, db = src.bounding_box(), dst.bounding_box()
+    page.mouse.move(sb["x"] + sb["width"] / 2, sb["y"] + sb["height"] / 2)
+    page.mouse.down()
+    tx, ty = db["x"] + 60, db["y"] + db["height"] - 10
+    for i in range(1, 21):
+        page.mouse.move(sb["x"] + (tx - sb["x"]) * i / 20, sb["y"] + (ty - sb["y"]) * i / 20,
+                        steps=2)
+        time.sleep(0.03)
+    page.mouse.up()
+
+    expect(_metric(page, "Parameters")).not_to_have_text("0", timeout=T)
+    expect(_metric(page, "MACs")).not_to_have_text("0", timeout=T)
+    _idle(page)
+    # the block table (a glide data grid: its cells are mirrored in an accessible table)
+    expect(page.get_by_test_id("stDataFrame").get_by_text("conv_1", exact=True).first
+           ).to_be_attached(timeout=T)
+    expect(frame.locator(".sortable-container").last).to_contain_text("conv_1")
+    _shot(page, "1b_builder_conv_added")
+
+    page.get_by_role("tab", name="Graph").click()
+    svg = page.get_by_test_id("stGraphVizChart").locator("svg")
+    expect(svg.first).to_be_visible(timeout=T)
+    expect(svg.locator("text", has_text="conv_1").first).to_be_visible(timeout=T)
+    _shot(page, "1c_builder_graph", svg.first)
+    _no_traceback(page)
+
+
+def test_builder_start_from_zoo_model_shows_its_macs(page):
+    expected = format_count(analyze_spec(ZOO.get("resnet20-cifar").spec()).macs)  # "40.8M"
+    _open(page)
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Start from")
+    box.click()
+    page.keyboard.type("resnet20-cifar")
+    page.keyboard.press("Enter")
+    expect(_metric(page, "MACs")).to_have_text(expected, timeout=T)
+    _idle(page)
+    expect(box.get_by_role("combobox")).to_have_value("resnet20-cifar")
+    _shot(page, "2_builder_resnet20_cifar")
+    _no_traceback(page)
+
+
+def test_compare_lecture_bottleneck(page):
+    _open(page, "/compare")
+    expect(page.get_by_role("heading", name="Compare architectures")).to_be_visible()
+    page.get_by_role("button", name="bottleneck", exact=True).click()
+    body = page.locator("body")
+    expect(body).to_contain_text("346,816,512", timeout=T)
+    expect(body).to_contain_text("99,549,184", timeout=T)
+    _idle(page)
+    _shot(page, "3a_compare_bottleneck")
+    _shot(page, "3b_compare_bottleneck_chart", page.get_by_test_id("stPlotlyChart").first)
+    _no_traceback(page)
+
+
+def test_builder_upload_malformed_spec_shows_readable_error(page, tmp_path):
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"name": "x", "blocks": [')
+    _open(page)
+    page.get_by_test_id("stExpander").filter(has_text="Save, load and share") \
+        .locator("summary").click()
+    uploader = page.get_by_test_id("stFileUploader").filter(has_text="Load a spec")
+    uploader.locator("input[type=file]").set_input_files(str(bad))
+    err = page.get_by_test_id("stAlertContentError").filter(has_text="malformed JSON")
+    expect(err.first).to_be_visible(timeout=T)
+    expect(err.first).to_contain_text("broken.json")
+    _idle(page)
+    _shot(page, "4_builder_upload_malformed", err.first)
+    _no_traceback(page)
+
+
+def test_corrupted_share_link_shows_error_not_traceback(page):
+    _open(page, "/?spec=garbage!!")
+    err = page.get_by_test_id("stAlertContentError").filter(has_text="shared link")
+    expect(err.first).to_be_visible(timeout=T)
+    _shot(page, "5_builder_corrupted_link")
+    _no_traceback(page)
