@@ -90,7 +90,8 @@ def weight_depth(report: CostReport) -> int:
 
 
 def summary(report: CostReport) -> dict[str, Any]:
-    """The headline figures of a report (one row of the zoo or compare table)."""
+    """The headline figures of a report: one row of the zoo or compare table, the builder's
+    totals (memory figures at the report's batch)."""
     return {
         "params": report.params,
         "trainable_params": report.trainable_params,
@@ -99,6 +100,7 @@ def summary(report: CostReport) -> dict[str, Any]:
         "flops": report.flops,
         "weight_bytes_fp32": report.weight_bytes["fp32"],
         "peak_activation_bytes": report.peak_activation_bytes,
+        "training_memory_total": report.training_memory["total"],
         "layers": len(report.layers),
         "depth": weight_depth(report),
     }

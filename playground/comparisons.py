@@ -193,9 +193,11 @@ def spec_from_upload(filename: str, data: bytes) -> ArchSpec:
 
 def totals(report: Any) -> dict[str, int]:
     """The side-by-side totals of one architecture (peak memory at the report's batch)."""
-    return {"params": report.params, "trainable": report.trainable_params, "macs": report.macs,
-            "flops": report.flops, "weight_bytes_fp32": report.weight_bytes["fp32"],
-            "peak_activation_bytes": report.peak_activation_bytes}
+    from playground.analysis import summary
+    s = summary(report)
+    return {"params": s["params"], "trainable": s["trainable_params"], "macs": s["macs"],
+            "flops": s["flops"], "weight_bytes_fp32": s["weight_bytes_fp32"],
+            "peak_activation_bytes": s["peak_activation_bytes"]}
 
 
 def conv_macs(report: Any) -> int:

@@ -376,25 +376,12 @@ def _rows_for(report: Any, name: str) -> list:
     return [r for r in report.layers if r.name.startswith(prefix)]
 
 
-def _totals(report: Any) -> dict[str, int]:
-    return {
-        "params": report.params,
-        "trainable_params": report.trainable_params,
-        "non_trainable_params": report.non_trainable_params,
-        "macs": report.macs,
-        "flops": report.flops,
-        "weight_bytes_fp32": report.weight_bytes["fp32"],
-        "peak_activation_bytes": report.peak_activation_bytes,
-        "training_memory_total": report.training_memory["total"],
-    }
-
-
 def evaluate(session: EditSession, batch: int = 1) -> Evaluation:
     """Build and analyse ``session.spec`` at ``batch`` (cached by spec key).
 
     Never raises for an invalid spec: the SpecError comes back in the result, pointing at the
     offending block, with the last valid report kept on screen."""
-    from playground.analysis import analyze_spec
+    from playground.analysis import analyze_spec, summary
 
     spec = session.spec
     names = block_names(spec)
@@ -449,7 +436,7 @@ def evaluate(session: EditSession, batch: int = 1) -> Evaluation:
         session=session, ok=error is None, report=shown, report_spec=shown_spec,
         stale=error is not None and shown is not None, error=error, error_index=error_index,
         error_block=error_block, blocks=rows, head=head_row,
-        totals=_totals(shown) if shown is not None else None, batch=batch)
+        totals=summary(shown) if shown is not None else None, batch=batch)
 
 
 # --- the cost change of one edit -------------------------------------------------------------
