@@ -1,0 +1,130 @@
+"""The built-in data sets: generated shapes, scikit-learn digits, and Keras' downloadable sets."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from playground.data import DATASETS, Dataset, DatasetInfo, split
+from playground.errors import SpecError
+
+SHAPES = ("circle", "square", "triangle", "cross", "ring", "diamond")
+
+
+def _mask(kind: str, size: int, cy: float, cx: float, r: float) -> np.ndarray:
+    """Boolean mask of one filled shape of radius ``r`` centred at (cy, cx) on a size x size grid."""
+    yy, xx = np.mgrid[0:size, 0:size].astype("float32")
+    dy, dx = yy - cy, xx - cx
+    if kind == "circle":
+        return dy ** 2 + dx ** 2 <= r ** 2
+    if kind == "square":
+        return (np.abs(dy) <= r * 0.8) & (np.abs(dx) <= r * 0.8)
+    if kind == "triangle":  # apex up: the half-width grows from 0 at the apex to r at the base
+        return (dy >= -r) & (dy <= r * 0.8) & (np.abs(dx) <= (dy + r) / 1.8)
+    if kind == "cross":
+        w = max(1.0, r * 0.3)
+        return ((np.abs(dy) <= w) & (np.abs(dx) <= r)) | ((np.abs(dx) <= w) & (np.abs(dy) <= r))
+    if kind == "ring":
+        d2 = dy ** 2 + dx ** 2
+        return (d2 <= r ** 2) & (d2 >= (0.55 * r) ** 2)
+    if kind == "diamond":
+        return np.abs(dy) + np.abs(dx) <= r
+    raise ValueError(kind)
+
+
+def make_shapes(classes: int = 3, image_size: int = 32, count: int = 600, noise: float = 0.1,
+                channels: int = 1, seed: int = 0, val_split: float = 0.2) -> Dataset:
+    """``count`` images of ``classes`` filled shapes at random positions and sizes, with
+    Gaussian pixel noise (std ``noise`` of full scale); deterministic for a given seed."""
+    where = "data set 'shapes'"
+    if not 2 <= classes <= len(SHAPES):
+        raise SpecError(where, f"classes must be between 2 and {len(SHAPES)}, got {classes}")
+    if not 8 <= image_size <= 512:
+        raise SpecError(where, f"image_size must be between 8 and 512, got {image_size}")
+    if count < 2 * classes:
+        raise SpecError(where, f"count must be at least 2 per class ({2 * classes}), got {count}")
+    if not 0.0 <= noise <= 1.0:
+        raise SpecError(where, f"noise must be between 0 and 1, got {noise}")
+    if channels not in (1, 3):
+        raise SpecError(where, f"channels must be 1 or 3, got {channels}")
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % classes
+    images = np.empty((count, image_size, image_size, channels), dtype="uint8")
+    for i, c in enumerate(labels):
+        r = rng.uniform(0.18, 0.32) * image_size
+        cy, cx = rng.uniform(r, image_size - r, size=2)
+        img = _mask(SHAPES[c], image_size, cy, cx, r).astype("float32")
+        img = img * rng.uniform(0.6, 1.0) + rng.normal(0.0, noise, img.shape)
+        img = np.clip(img, 0.0, 1.0)
+        if channels == 3:
+            tint = rng.uniform(0.5, 1.0, size=3).astype("float32")
+            img = img[..., None] * tint
+        else:
+            img = img[..., None]
+        images[i] = (img * 255).astype("uint8")
+    return split("shapes", images, labels, SHAPES[:classes], val_split, seed,
+                 source="generated", noise=noise)
+
+
+def load_digits(val_split: float = 0.2, seed: int = 0) -> Dataset:
+    """scikit-learn's 1,797 handwritten digits (8x8, 17 grey levels scaled to 0..255)."""
+    try:
+        from sklearn.datasets import load_digits as sk_digits
+    except ImportError as e:  # pragma: no cover - sklearn is a dependency
+        raise SpecError("data set 'digits'", f"needs scikit-learn ({e})") from None
+    d = sk_digits()
+    x = (d.images * (255.0 / 16.0)).round().astype("uint8")[..., None]
+    return split("digits", x, d.target, tuple(str(i) for i in range(10)), val_split, seed,
+                 source="scikit-learn")
+
+
+KERAS_SETS = {
+    "mnist": ("mnist", tuple(str(i) for i in range(10))),
+    "fashion_mnist": ("fashion_mnist", ("t-shirt", "trouser", "pullover", "dress", "coat",
+                                        "sandal", "shirt", "sneaker", "bag", "ankle boot")),
+    "cifar10": ("cifar10", ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                            "horse", "ship", "truck")),
+    "cifar100": ("cifar100", tuple(f"class {i}" for i in range(100))),
+}
+
+
+def load_keras(name: str, val_split: float = 0.2, seed: int = 0, limit: int | None = None
+               ) -> Dataset:
+    """A Keras data set through Keras' own loader and cache (``$KERAS_HOME/datasets``)."""
+    import keras
+
+    module, class_names = KERAS_SETS[name]
+    try:
+        (x, y), _ = getattr(keras.datasets, module).load_data()
+    except Exception as e:  # noqa: BLE001 - every download failure becomes one clear message
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise SpecError(f"data set '{name}'", "could not be loaded: Keras downloads it on first "
+                        f"use and this machine could not ({first}); the offline data sets "
+                        "'digits' and 'shapes' always work") from None
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    y = np.asarray(y).reshape(-1)
+    if limit:
+        x, y = x[:limit], y[:limit]
+    return split(name, x.astype("uint8"), y, class_names, val_split, seed, source="keras")
+
+
+def _register() -> None:
+    DATASETS.add("shapes", DatasetInfo(
+        "shapes", "Generated filled shapes (circle, square, triangle, ...) with noise; offline, "
+        "deterministic by seed.", make_shapes, True,
+        {"classes": 3, "image_size": 32, "count": 600, "noise": 0.1, "channels": 1, "seed": 0,
+         "val_split": 0.2}))
+    DATASETS.add("digits", DatasetInfo(
+        "digits", "scikit-learn's 1,797 real handwritten digits, 8x8 grayscale; offline.",
+        load_digits, True, {"val_split": 0.2, "seed": 0}))
+    for key in KERAS_SETS:
+        def loader(name: str = key, **kw: Any) -> Dataset:
+            return load_keras(name, **kw)
+        DATASETS.add(key, DatasetInfo(
+            key, f"Keras' {key} (downloaded on first use into the Keras cache).",
+            loader, False, {"val_split": 0.2, "seed": 0, "limit": None}))
+
+
+_register()
