@@ -45,7 +45,10 @@ DRAG_CSS = """
 def _state() -> None:
     """Initialise the page's session state once (from a zoo pick, a shared link, or empty)."""
     ss = st.session_state
-    if "builder" in ss and "builder_spec" not in ss:
+    if "builder" in ss and "builder_spec" in ss:  # "Open in builder": an undoable load
+        _apply(ss["builder"].load(ArchSpec.from_dict(ss.pop("builder_spec"))))
+        return
+    if "builder" in ss:
         return
     ss.setdefault("builder_nonce", 0)
     ss["builder_link_error"] = None

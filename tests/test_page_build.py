@@ -77,3 +77,15 @@ def test_duplicate_adds_a_copy_opens_it_and_undo_removes_it():
     assert _metric(at, "MACs").help != before
     [b for b in at.button if b.label == "Undo"][0].click().run()
     assert _metric(at, "MACs").help == before
+
+
+def test_open_in_builder_is_an_undoable_load():
+    at = AppTest.from_file("../pages/build.py", default_timeout=120)
+    at.query_params["spec"] = spec_to_query(BOTTLENECK)
+    at.run()
+    at.session_state["builder_spec"] = BOTTLENECK.with_input((14, 14, 256)).to_dict()
+    at.run()
+    assert not at.exception
+    assert _metric(at, "MACs").help.startswith(f"{346_816_512 // 4:,}")
+    [b for b in at.button if b.label == "Undo"][0].click().run()
+    assert _metric(at, "MACs").help.startswith("346,816,512")
