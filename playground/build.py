@@ -15,14 +15,8 @@ import keras
 from playground import blocks as _blocks  # noqa: F401  (registers every block type)
 from playground.blocks.base import BLOCKS, BlockCtx, resolve_params
 from playground.blocks.layers import keras_input
-from playground.errors import SpecError
+from playground.errors import SpecError, first_line
 from playground.spec import ArchSpec, BlockSpec, block_names
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    msg = text[0] if text else type(e).__name__
-    return msg[:300]
 
 
 def apply_block(x: Any, bspec: BlockSpec | Mapping[str, Any], name: str, outputs: list) -> Any:
@@ -45,7 +39,7 @@ def apply_block(x: Any, bspec: BlockSpec | Mapping[str, Any], name: str, outputs
     except SpecError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
-        raise ctx.error(_first_line(e)) from None
+        raise ctx.error(first_line(e, 300)) from None
 
 
 def apply_blocks(x: Any, items: Iterable[Any], parent: BlockCtx) -> Any:
@@ -86,4 +80,4 @@ def build(spec: ArchSpec) -> keras.Model:
     try:
         return keras.Model(inp, outputs, name=model_name(spec))
     except (ValueError, TypeError) as e:  # pragma: no cover - defensive
-        raise SpecError("spec", _first_line(e)) from None
+        raise SpecError("spec", first_line(e, 300)) from None

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any, Sequence
 
-from playground.errors import SpecError
+from playground.errors import SpecError, first_line
 
 EXPORT_FORMATS = ("keras-code", "keras", "onnx", "dot", "svg")
 
@@ -147,8 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
     except (OSError, ValueError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        print(f"error: {first}", file=sys.stderr)
+        print(f"error: {first_line(e)}", file=sys.stderr)
         return 2
 
 

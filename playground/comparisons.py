@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from playground.errors import SpecError
+from playground.errors import SpecError, first_line
 from playground.registry import Registry
 from playground.spec import ArchSpec, BlockSpec
 
@@ -187,7 +187,7 @@ def spec_from_upload(filename: str, data: bytes) -> ArchSpec:
     except SpecError as e:
         raise SpecError(f"{where}, {e.where}", e.rule) from None
     except (ValueError, TypeError) as e:
-        raise SpecError(where, str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+        raise SpecError(where, first_line(e)) from None
     return spec
 
 

@@ -2,6 +2,14 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first non-empty line of an exception's message (its type name if it has none),
+    cut to ``limit`` characters: what a one-line error shows of an underlying failure."""
+    text = str(exc).strip()
+    line = text.splitlines()[0].strip() if text else type(exc).__name__
+    return line if limit is None else line[:limit]
+
+
 class SpecError(ValueError):
     """Invalid architecture input: a spec, a block's parameters, or a model file.
 

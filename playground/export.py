@@ -12,18 +12,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from playground.errors import SpecError
+from playground.errors import SpecError, first_line
 
 FORMATS = ("keras-code", "keras", "onnx", "dot", "svg")
 EXTENSIONS = {"keras-code": ".py", "keras": ".keras", "onnx": ".onnx", "dot": ".dot", "svg": ".svg"}
 MIME_TYPES = {"keras-code": "text/x-python", "keras": "application/octet-stream",
               "onnx": "application/octet-stream", "dot": "text/vnd.graphviz",
               "svg": "image/svg+xml"}
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return (text[0] if text else type(e).__name__)[:300]
 
 
 def _is_spec(obj: Any) -> bool:
@@ -66,10 +61,10 @@ def export_onnx(model: Any, path: str | os.PathLike) -> Path:
     except SpecError:
         raise
     except ImportError as e:
-        raise SpecError("onnx export", f"missing package: {_first_line(e)} (pip install tf2onnx "
-                                       "onnx)") from None
+        raise SpecError("onnx export", f"missing package: {first_line(e, 300)} "
+                                       "(pip install tf2onnx onnx)") from None
     except Exception as e:  # noqa: BLE001 - backend converters raise anything
-        raise SpecError("onnx export", _first_line(e)) from None
+        raise SpecError("onnx export", first_line(e, 300)) from None
     if not path.exists():
         raise SpecError("onnx export", f"the exporter wrote no file at {path}")
     return path
@@ -98,7 +93,7 @@ def export_model(model_or_spec: Any, fmt: str, path: str | os.PathLike, *, level
         try:
             _model(model_or_spec).save(str(path))
         except (ValueError, TypeError, OSError) as e:
-            raise SpecError("keras export", _first_line(e)) from None
+            raise SpecError("keras export", first_line(e, 300)) from None
     elif fmt == "onnx":
         export_onnx(_model(model_or_spec), path)
     elif fmt == "dot":

@@ -14,18 +14,13 @@ import tempfile
 import zipfile
 from typing import Any
 
-from playground.errors import SpecError
+from playground.errors import SpecError, first_line
 
 __all__ = ["load_model_file", "MAX_CONFIG_BYTES"]
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024  # a config.json larger than this is not a model we accept
 
 LAMBDA_RULE = "contains a Lambda layer, which is refused for safety (safe_mode)"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].strip() if text else type(exc).__name__
 
 
 def _load_reason(exc: BaseException) -> str:
@@ -76,7 +71,7 @@ def _check_archive(path: str, where: str) -> None:
                                        f"(config.json is larger than {MAX_CONFIG_BYTES:,} bytes)")
             raw = zf.read(info)
     except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
-        raise SpecError(where, f"is not a readable .keras model archive ({_first_line(exc)})"
+        raise SpecError(where, f"is not a readable .keras model archive ({first_line(exc)})"
                         ) from None
     try:
         config = json.loads(raw.decode("utf-8"))
@@ -105,7 +100,7 @@ def load_model_file(path: str | os.PathLike) -> Any:
     try:
         _check_archive(path, where)
     except OSError as exc:
-        raise SpecError(where, f"cannot be read ({_first_line(exc)})") from None
+        raise SpecError(where, f"cannot be read ({first_line(exc)})") from None
 
     tmp_dir = None
     load_path = path

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from playground.data import DATASETS, Dataset, DatasetInfo, split
-from playground.errors import SpecError
+from playground.errors import SpecError, first_line
 
 SHAPES = ("circle", "square", "triangle", "cross", "ring", "diamond")
 
@@ -97,10 +97,9 @@ def load_keras(name: str, val_split: float = 0.2, seed: int = 0, limit: int | No
     try:
         (x, y), _ = getattr(keras.datasets, module).load_data()
     except Exception as e:  # noqa: BLE001 - every download failure becomes one clear message
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise SpecError(f"data set '{name}'", "could not be loaded: Keras downloads it on first "
-                        f"use and this machine could not ({first}); the offline data sets "
-                        "'digits' and 'shapes' always work") from None
+                        f"use and this machine could not ({first_line(e, 200)}); the offline "
+                        "data sets 'digits' and 'shapes' always work") from None
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]

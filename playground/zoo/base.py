@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from playground.errors import SpecError
+from playground.errors import SpecError, first_line
 from playground.registry import Registry
 from playground.spec import ArchSpec, BlockSpec
 
@@ -79,7 +79,7 @@ class ZooEntry:
         try:
             return fn(**kwargs)
         except ValueError as e:
-            raise SpecError(f"zoo entry '{self.name}'", str(e).splitlines()[0]) from None
+            raise SpecError(f"zoo entry '{self.name}'", first_line(e)) from None
 
 
 ZOO: Registry[ZooEntry] = Registry("zoo entry")
