@@ -50,10 +50,17 @@ def build_cached(spec: ArchSpec) -> Any:
     return _MODELS.get_or_make(spec.key(), lambda: build(spec))
 
 
+def _at_batch(key: Hashable, batch: int, optimizer: str, make: Callable[[], Any]) -> CostReport:
+    """The report for ``key`` at ``batch``: the graph is walked once (batch 1); other batches
+    are the same report with its memory figures rescaled."""
+    base = _REPORTS.get_or_make((key, 1, optimizer), lambda: analyze(make(), 1, optimizer))
+    return base if batch == 1 else _REPORTS.get_or_make((key, batch, optimizer),
+                                                        lambda: base.at_batch(batch))
+
+
 def analyze_spec(spec: ArchSpec, batch: int = 1, optimizer: str = "adam") -> CostReport:
     """Cost report of ``spec`` (memoised on the spec's content hash, batch and optimizer)."""
-    return _REPORTS.get_or_make((spec.key(), batch, optimizer),
-                                lambda: analyze(build_cached(spec), batch, optimizer))
+    return _at_batch(spec.key(), batch, optimizer, lambda: build_cached(spec))
 
 
 def _target_key(target: Any) -> Hashable:
@@ -74,8 +81,7 @@ def model_for(target: Any) -> Any:
 
 def analyze_target(target: Any, batch: int = 1, optimizer: str = "adam") -> CostReport:
     """Cost report of a :class:`playground.targets.Target` (spec, zoo entry or .keras file)."""
-    return _REPORTS.get_or_make((_target_key(target), batch, optimizer),
-                                lambda: analyze(model_for(target), batch, optimizer))
+    return _at_batch(_target_key(target), batch, optimizer, lambda: model_for(target))
 
 
 def weight_depth(report: CostReport) -> int:

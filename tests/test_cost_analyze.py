@@ -418,3 +418,18 @@ def test_by_type_and_summary_table():
     # rows line up: the MACs column ends at the same place on every layer row
     header_end = lines[0].index("MACs") + len("MACs")
     assert all(line[header_end - 1] != " " for line in lines[2:5])
+
+
+def test_at_batch_equals_analysing_at_that_batch():
+    import keras
+    from keras import layers
+    inp = keras.Input((16, 16, 3))
+    x = layers.Conv2D(8, 3, padding="same")(inp)
+    y = layers.Conv2D(8, 3, padding="same")(x)
+    model = keras.Model(inp, layers.Add()([x, y]))
+    one, eight = analyze(model), analyze(model, batch=8)
+    assert one.at_batch(8) == eight and eight.at_batch(1) == one
+    assert eight.peak_activation_bytes == 8 * one.peak_activation_bytes
+    assert eight.training_memory["weights"] == one.training_memory["weights"]
+    with pytest.raises(ValueError):
+        one.at_batch(0)

@@ -33,12 +33,13 @@ Conventions (see also the handlers module):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from playground.cost import formulas as F
 from playground.cost.formulas import UnknownDimension, format_bytes, format_count, plain_number
 from playground.cost.handlers import OpCost, field_effect, handler_for, split_channels
+from playground.errors import first_line
 
 __all__ = ["LayerCost", "CostReport", "analyze", "OPTIMIZER_STATE", "format_count", "format_bytes"]
 
@@ -119,6 +120,20 @@ class CostReport:
     optimizer: str
     uncounted: list[str]
     warnings: list[str] = field(default_factory=list)
+
+    def at_batch(self, batch: int) -> "CostReport":
+        """The same report at another batch size: only the memory figures change, linearly
+        (peak activations and the saved activations of the training estimate)."""
+        batch = int(batch)
+        if batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch!r}")
+        if batch == self.batch:
+            return self
+        tm = self.training_memory
+        saved = tm["activations"] // self.batch * batch
+        training = {**tm, "activations": saved, "total": tm["total"] - tm["activations"] + saved}
+        return replace(self, batch=batch, training_memory=training,
+                       peak_activation_bytes=self.peak_activation_bytes // self.batch * batch)
 
     def layer(self, name: str) -> LayerCost:
         """The row of the layer called ``name`` (KeyError listing a few names if none)."""
@@ -434,9 +449,8 @@ class _Walker:
                 cost = field_effect(op)
             except Exception as exc:  # a handler must never break the whole report
                 counted = False
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 self.warnings.append(
-                    f"layer '{name}' ({type_name}): cost handler failed: {first}")
+                    f"layer '{name}' ({type_name}): cost handler failed: {first_line(exc)}")
 
         act_bytes = 0
         for key, shape in zip(out_keys, out_shapes):
@@ -500,8 +514,8 @@ class _Walker:
             spec = node.operation.compute_output_spec(*args, **kwargs)
             return [tuple(s.shape) for s in keras.tree.flatten(spec)]
         except Exception as exc:  # keep the recorded shapes
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            self.warnings.append(f"layer '{name}': could not re-derive shapes ({first}); "
+            self.warnings.append(f"layer '{name}': could not re-derive shapes "
+                                 f"({first_line(exc)}); "
                                  "using the shapes it was built with")
             return recorded
 
@@ -611,8 +625,8 @@ def analyze(model: Any, batch: int = 1, optimizer: str = "adam",
     macs = sum(r.macs for r in rows)
     other = sum(r.other_ops for r in rows)
     out_keys = [walker.resolve(((), id(t))) for t in graph.outputs]
-    peak = walker.peak_bytes(out_keys) * batch
-    saved = sum(r.activation_bytes for r in rows) * batch
+    peak = walker.peak_bytes(out_keys)  # per sample; at_batch() scales the memory figures
+    saved = sum(r.activation_bytes for r in rows)
     weights_b = params * 4
     grads_b = trainable * 4
     opt_b = OPTIMIZER_STATE[opt] * trainable * 4
@@ -635,8 +649,8 @@ def analyze(model: Any, batch: int = 1, optimizer: str = "adam",
         weight_bytes={"fp32": params * 4, "fp16": params * 2, "int8": params},
         peak_activation_bytes=peak,
         training_memory=training,
-        batch=batch,
+        batch=1,
         optimizer=opt,
         uncounted=sorted(walker.uncounted),
         warnings=warnings,
-    )
+    ).at_batch(batch)
