@@ -1,4 +1,4 @@
-"""Command line: ``python -m playground {zoo,cost,export,graph}`` (also the ``playground`` script).
+"""Command line: ``python -m playground {zoo,cost,export,graph,train,runs}`` (also the ``playground`` script).
 
 Bad input never shows a traceback: the error is printed on one line to stderr and the exit code
 is 2.
@@ -95,6 +95,98 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _option_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def train_config(args: argparse.Namespace) -> Any:
+    """The TrainConfig the CLI's flags describe (a spec file is embedded as the spec)."""
+    from playground.targets import load_spec_file
+    from playground.train import TrainConfig
+    opts = {}
+    for item in args.data_option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SpecError("--data-option", f"{item!r} is not KEY=VALUE")
+        opts[key.strip()] = _option_value(value)
+    spec = None
+    if args.target.lower().endswith(".json"):
+        spec = load_spec_file(args.target).to_dict()
+    return TrainConfig(
+        target=args.target, spec=spec, dataset=args.dataset, dataset_options=opts,
+        epochs=args.epochs, time_budget_s=args.time_budget, batch_size=args.batch,
+        optimizer=args.optimizer, learning_rate=args.lr, schedule=args.schedule,
+        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, flip=args.flip,
+        translate=args.translate, rotate=args.rotate, precision=args.precision, xla=args.xla,
+        steps_per_execution=args.steps_per_execution, seed=args.seed, val_split=args.val_split,
+        backend=args.backend, device=args.device, name=args.name or "").validate()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from playground.store import RunStore
+    from playground.train.job import execute
+    from playground.train.worker import create
+    config = train_config(args)
+    store = RunStore()
+    run_id = create(config, store)
+    if not args.json:
+        print(f"run {run_id}: {config.architecture} on {config.dataset} "
+              f"({config.backend}, {config.epochs} epochs)", flush=True)
+    try:
+        result = execute(config, store, run_id)
+    except Exception as e:  # recorded as FAILED in the store; one line here
+        rec = store.get(run_id)
+        raise SpecError(f"run {run_id}", rec.error or first_line(e)) from None
+    if args.json:
+        _print_json(result)
+    else:
+        for key in ("status", "epochs_done", "loss", "accuracy", "val_loss", "val_accuracy",
+                    "best_val_accuracy", "images_per_s", "train_seconds", "params", "macs",
+                    "stop_reason"):
+            value = result.get(key)
+            shown = f"{value:.4f}" if isinstance(value, float) else value
+            print(f"{key:<18} {shown}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from playground import leaderboard
+    from playground.store import RunStore
+    store = RunStore()
+    if args.cancel:
+        was = store.cancel(args.cancel)
+        print(f"cancel requested for {args.cancel}" if was else f"{args.cancel} is not active")
+        return 0
+    if args.delete:
+        store.delete(args.delete)
+        print(f"deleted {args.delete}")
+        return 0
+    rows = leaderboard.filter_rows(leaderboard.rows(store), args.filter or "",
+                                   [args.status] if args.status else ())
+    if args.json:
+        _print_json(rows)
+    elif args.csv:
+        sys.stdout.write(leaderboard.to_csv(rows))
+    else:
+        import datetime as dt
+        print(f"{'run':<8} {'architecture':<22} {'dataset':<13} {'params':>8} {'MACs':>8} "
+              f"{'best val':>8} {'secs':>7} {'img/s':>8} {'status':<9} started")
+        def num(value: Any, fmt: str) -> str:
+            return "" if value is None else format(value, fmt)
+
+        for r in rows:
+            started = (dt.datetime.fromtimestamp(r["started"]).strftime("%Y-%m-%d %H:%M")
+                       if r["started"] else "")
+            print(f"{r['run_id'][:8]:<8} {r['architecture'][:22]:<22} {r['dataset'][:13]:<13} "
+                  f"{_fmt(r['params'] or 0):>8} {_fmt(r['macs'] or 0):>8} "
+                  f"{num(r['best_val_accuracy'], '.3f'):>8} {num(r['train_seconds'], '.1f'):>7} "
+                  f"{num(r['images_per_s'], '.0f'):>8} {r['status']:<9} {started}")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 def make_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="playground", description="ConvNet Architecture Playground")
@@ -126,6 +218,47 @@ def make_parser() -> argparse.ArgumentParser:
     add_target(g)
     g.add_argument("--level", choices=("block", "layer"), default="block")
     g.set_defaults(func=cmd_graph)
+
+    from playground.train.config import OPTIMIZERS, PRECISIONS, SCHEDULES, XLA, DEVICES, BACKENDS
+    t = sub.add_parser("train", help="run one training job in the foreground (same code as "
+                       "the app's worker) and print its final metrics")
+    t.add_argument("target", help="zoo name or spec .json file")
+    t.add_argument("--dataset", required=True, help="shapes, digits, mnist, fashion_mnist, "
+                   "cifar10, cifar100, folder, csv")
+    t.add_argument("--data-option", action="append", metavar="KEY=VALUE",
+                   help="data-set option, e.g. image_size=32, count=600, path=DIR (repeatable)")
+    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--time-budget", type=float, help="stop after this many seconds")
+    t.add_argument("--batch", type=int, default=32)
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    t.add_argument("--lr", type=float, help="learning rate (default: per optimizer)")
+    t.add_argument("--schedule", choices=SCHEDULES, default="constant")
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--label-smoothing", type=float, default=0.0)
+    t.add_argument("--flip", action="store_true", help="augment: random horizontal flips")
+    t.add_argument("--translate", type=float, default=0.0, help="augment: max shift (fraction)")
+    t.add_argument("--rotate", type=float, default=0.0, help="augment: max rotation (turns)")
+    t.add_argument("--precision", choices=PRECISIONS, default="float32")
+    t.add_argument("--xla", choices=XLA, default="auto")
+    t.add_argument("--steps-per-execution", type=int, default=1)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--val-split", type=float, default=0.2)
+    t.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
+    t.add_argument("--device", choices=DEVICES, default="auto")
+    t.add_argument("--name", help="run name on the leaderboard")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    r = sub.add_parser("runs", help="the leaderboard: every run in the store")
+    out = r.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--csv", action="store_true", help="CSV on stdout")
+    r.add_argument("--filter", help="text in the name or architecture")
+    r.add_argument("--status", choices=("SCHEDULED", "RUNNING", "FINISHED", "FAILED", "KILLED"))
+    r.add_argument("--cancel", metavar="RUN_ID", help="stop an active run")
+    r.add_argument("--delete", metavar="RUN_ID", help="remove a run from the leaderboard")
+    r.set_defaults(func=cmd_runs)
     return p
 
 
@@ -135,6 +268,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
+        if getattr(args, "command", None) == "train":  # the backend is fixed at Keras' import
+            import os
+            if args.backend:
+                os.environ["KERAS_BACKEND"] = args.backend
+            args.backend = os.environ.get("KERAS_BACKEND", "tensorflow")
         import_keras_quietly()
         if not getattr(args, "func", None):
             parser.print_help()

@@ -73,5 +73,5 @@ def test_bad_options_are_spec_errors(name, opts, rule):
 
 
 def test_registry_lists_offline_and_download_sets():
-    assert [n for n in DATASETS.list() if DATASETS.get(n).offline] == ["shapes", "digits"]
+    assert [n for n in DATASETS.list() if DATASETS.get(n).offline] == ["shapes", "digits", "folder", "csv"]
     assert {"mnist", "fashion_mnist", "cifar10", "cifar100"} <= set(DATASETS.list())

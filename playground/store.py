@@ -1,0 +1,367 @@
+"""The run store: every training run, its parameters, per-epoch metrics, artifacts and status,
+on MLflow tracking.
+
+The default is an embedded SQLite file under the playground's data folder (artifacts next to
+it); ``MLFLOW_TRACKING_URI`` points it anywhere else unchanged. The leaderboard is a query over
+this store, and nothing about a run is kept only in a process's memory: live progress (step,
+ETA, images/s) goes to a small JSON file per run that the worker rewrites a few times a second.
+
+Statuses follow MLflow: SCHEDULED (queued), RUNNING, FINISHED, FAILED, KILLED. A run whose
+worker process vanished without reporting (SIGKILL, OOM killer, power cut) is found by
+:meth:`RunStore.reconcile`, which every listing calls, and marked FAILED or KILLED.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+from playground.errors import SpecError, first_line
+from playground.paths import data_dir
+
+EXPERIMENT = "playground"
+ACTIVE = ("SCHEDULED", "RUNNING")
+TERMINAL = ("FINISHED", "FAILED", "KILLED")
+ERROR_TAG = "playground.error"
+PID_TAG = "playground.pid"
+HOST_TAG = "playground.host"
+PID_START_TAG = "playground.pid_start"
+T = TypeVar("T")
+
+logging.getLogger("mlflow").setLevel(logging.WARNING)
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def default_uri() -> str:
+    """``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<data folder>/mlflow.db``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data_dir() / 'mlflow.db'}"
+
+
+def process_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (guards against pid reuse); None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    if fields[0] in ("Z", "X"):  # a zombie has finished: its parent has not reaped it yet
+        return None
+    return fields[19]
+
+
+def pid_alive(pid: int, start: str | None = None) -> bool:
+    """Whether ``pid`` is a live (non-zombie) process, and the same one when ``start`` is given."""
+    if pid <= 0:
+        return False
+    now = process_start(pid)
+    if now is None:
+        if not Path("/proc").is_dir():  # no procfs: fall back to signal 0
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return False
+            return True
+        return False
+    return start is None or now == start
+
+
+@dataclass
+class RunRecord:
+    """One run as the store has it (params and tags are strings, as in MLflow)."""
+
+    run_id: str
+    name: str
+    status: str
+    start_time: float | None
+    end_time: float | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def error(self) -> str:
+        return self.tags.get(ERROR_TAG, "")
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    def row(self) -> dict[str, Any]:
+        """The leaderboard's columns for this run."""
+        p, m = self.params, self.metrics
+        seconds = m.get("train_seconds")
+        if seconds is None and self.start_time and self.active:
+            seconds = time.time() - self.start_time
+        return {
+            "run_id": self.run_id, "name": self.name, "kind": p.get("kind", "train"),
+            "architecture": p.get("architecture", ""), "backbone": p.get("backbone", ""),
+            "dataset": p.get("dataset", ""), "params": _num(p.get("cost.params")),
+            "macs": _num(p.get("cost.macs")), "best_val_accuracy": m.get("best_val_accuracy"),
+            "val_accuracy": m.get("val_accuracy"), "epochs": m.get("epochs_done"),
+            "train_seconds": seconds, "images_per_s": m.get("images_per_s"),
+            "status": self.status, "backend": p.get("backend", ""), "device": p.get("device", ""),
+            "started": self.start_time, "error": self.error,
+        }
+
+
+def _num(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _retry(fn: Callable[[], T], attempts: int = 8) -> T:
+    """Run ``fn``, retrying while SQLite reports the database locked (concurrent writers)."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001  (MLflow wraps SQLAlchemy errors variously)
+            if "locked" not in str(e).lower() or i == attempts - 1:
+                raise
+            time.sleep(0.05 * 2 ** i)
+    raise AssertionError("unreachable")
+
+
+class RunStore:
+    """Runs of the ``playground`` experiment in an MLflow tracking store."""
+
+    def __init__(self, uri: str | None = None, experiment: str = EXPERIMENT):
+        self.uri = uri or default_uri()
+        self.experiment = experiment
+        self._client: Any = None
+        self._experiment_id: str | None = None
+
+    # --- plumbing ---------------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+            for name in ("mlflow", "alembic"):  # mlflow configures its loggers on import
+                logging.getLogger(name).setLevel(logging.WARNING)
+            self._client = MlflowClient(tracking_uri=self.uri)
+        return self._client
+
+    @property
+    def experiment_id(self) -> str:
+        if self._experiment_id is None:
+            self._experiment_id = _retry(self._ensure_experiment)
+        return self._experiment_id
+
+    def _ensure_experiment(self) -> str:
+        exp = self.client.get_experiment_by_name(self.experiment)
+        if exp is not None:
+            return exp.experiment_id
+        location = None
+        if self.uri.startswith("sqlite:///") and not os.environ.get("MLFLOW_TRACKING_URI"):
+            location = (data_dir() / "artifacts").as_uri()
+        try:
+            return self.client.create_experiment(self.experiment, artifact_location=location)
+        except Exception:  # noqa: BLE001  another process created it first
+            exp = self.client.get_experiment_by_name(self.experiment)
+            if exp is None:
+                raise
+            return exp.experiment_id
+
+    @staticmethod
+    def run_dir(run_id: str) -> Path:
+        """This machine's folder for a run's live files (progress, worker log, config)."""
+        path = data_dir() / "runs" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # --- writing ----------------------------------------------------------------------------
+    def create_run(self, name: str, params: dict[str, Any], tags: dict[str, str] | None = None
+                   ) -> str:
+        """A new run in status SCHEDULED with its parameters; returns its id."""
+        from mlflow.entities import Param
+        run = _retry(lambda: self.client.create_run(self.experiment_id, run_name=name,
+                                                     tags=dict(tags or {})))
+        run_id = run.info.run_id
+        items = [Param(k, _param_text(v)) for k, v in params.items()]
+        for i in range(0, len(items), 90):
+            _retry(lambda chunk=items[i:i + 90]: self.client.log_batch(run_id, params=chunk))
+        _retry(lambda: self.client.update_run(run_id, status="SCHEDULED"))
+        return run_id
+
+    def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
+        from mlflow.entities import RunTag
+        _retry(lambda: self.client.log_batch(
+            run_id, tags=[RunTag(k, str(v)[:4900]) for k, v in tags.items()]))
+
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+        existing = self.get(run_id).params
+        items = [Param(k, _param_text(v)) for k, v in params.items() if k not in existing]
+        if items:
+            _retry(lambda: self.client.log_batch(run_id, params=items))
+
+    def mark_running(self, run_id: str, pid: int | None = None) -> None:
+        pid = pid or os.getpid()
+        self.set_tags(run_id, {PID_TAG: pid, HOST_TAG: socket.gethostname(),
+                               PID_START_TAG: process_start(pid) or ""})
+        _retry(lambda: self.client.update_run(run_id, status="RUNNING"))
+
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int) -> None:
+        """Log several metrics at one step in one write (NaN/inf are stored as given)."""
+        from mlflow.entities import Metric
+        ts = int(time.time() * 1000)
+        items = [Metric(k, float(v), ts, int(step)) for k, v in metrics.items() if v is not None]
+        if items:
+            _retry(lambda: self.client.log_batch(run_id, metrics=items))
+
+    def log_text(self, run_id: str, text: str, path: str) -> None:
+        _retry(lambda: self.client.log_text(run_id, text, path))
+
+    def log_file(self, run_id: str, local: str | Path, folder: str | None = None) -> None:
+        _retry(lambda: self.client.log_artifact(run_id, str(local), folder))
+
+    def finish(self, run_id: str, status: str, error: str | None = None) -> None:
+        """End a run as FINISHED, FAILED or KILLED (with the error text when there is one)."""
+        if status not in TERMINAL:
+            raise ValueError(f"not a terminal status: {status}")
+        if error:
+            self.set_tags(run_id, {ERROR_TAG: error})
+        _retry(lambda: self.client.set_terminated(run_id, status))
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run from the leaderboard (cancelling it first when it is still active)."""
+        rec = self.get(run_id)
+        if rec.active:
+            self.cancel(run_id)
+        _retry(lambda: self.client.delete_run(run_id))
+
+    def cancel(self, run_id: str) -> bool:
+        """Ask an active run to stop: a flag file plus SIGTERM to its worker. Returns whether
+        the run was active. The worker marks it KILLED; a vanished worker is marked here."""
+        rec = self.get(run_id)
+        if not rec.active:
+            return False
+        (self.run_dir(run_id) / "cancel").touch()
+        pid = int(rec.tags.get(PID_TAG) or 0)
+        if self._local(rec) and pid_alive(pid, rec.tags.get(PID_START_TAG) or None):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        elif self._local(rec):
+            self.finish(run_id, "KILLED", "cancelled (the worker was no longer running)")
+        return True
+
+    # --- reading ----------------------------------------------------------------------------
+    def get(self, run_id: str) -> RunRecord:
+        try:
+            run = _retry(lambda: self.client.get_run(run_id))
+        except Exception as e:  # noqa: BLE001
+            raise SpecError(f"run '{run_id}'", f"is not in the run store ({first_line(e, 120)})"
+                            ) from None
+        return _record(run)
+
+    def list_runs(self, reconcile: bool = True, max_results: int = 5000) -> list[RunRecord]:
+        """Every (not deleted) run, newest first; dead workers are reconciled first."""
+        runs = [_record(r) for r in _retry(lambda: self.client.search_runs(
+            [self.experiment_id], max_results=max_results, order_by=["attributes.start_time DESC"]))]
+        if reconcile and self.reconcile(runs):
+            return self.list_runs(reconcile=False, max_results=max_results)
+        return runs
+
+    def history(self, run_id: str, keys: Iterable[str]) -> dict[str, list[tuple[int, float]]]:
+        """Per-step values of each metric key, in step order."""
+        out = {}
+        for key in keys:
+            hist = _retry(lambda k=key: self.client.get_metric_history(run_id, k))
+            out[key] = sorted((m.step, m.value) for m in hist)
+        return out
+
+    def artifact_text(self, run_id: str, path: str) -> str | None:
+        """The text of one artifact, or None when the run has none at that path."""
+        try:
+            local = _retry(lambda: self.client.download_artifacts(run_id, path))
+        except Exception:  # noqa: BLE001
+            return None
+        try:
+            return Path(local).read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    def artifact_path(self, run_id: str, path: str) -> Path | None:
+        try:
+            return Path(_retry(lambda: self.client.download_artifacts(run_id, path)))
+        except Exception:  # noqa: BLE001
+            return None
+
+    # --- live progress (local files) ---------------------------------------------------------
+    def write_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        """Atomically replace the run's progress file (what the page's live view polls)."""
+        path = self.run_dir(run_id) / "progress.json"
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**progress, "updated": time.time()}))
+        os.replace(tmp, path)
+
+    def progress(self, run_id: str) -> dict[str, Any]:
+        path = data_dir() / "runs" / run_id / "progress.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def log_tail(self, run_id: str, lines: int = 20) -> str:
+        path = data_dir() / "runs" / run_id / "worker.log"
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def cancel_requested(self, run_id: str) -> bool:
+        return (data_dir() / "runs" / run_id / "cancel").exists()
+
+    # --- faults ------------------------------------------------------------------------------
+    @staticmethod
+    def _local(rec: RunRecord) -> bool:
+        return rec.tags.get(HOST_TAG, socket.gethostname()) == socket.gethostname()
+
+    def reconcile(self, runs: list[RunRecord] | None = None) -> list[str]:
+        """Mark active runs whose worker process is gone (on this host) as FAILED/KILLED.
+
+        Returns the ids it changed. A run with no pid yet is left alone for a grace period."""
+        changed = []
+        for rec in runs if runs is not None else self.list_runs(reconcile=False):
+            if not rec.active or not self._local(rec):
+                continue
+            pid = int(rec.tags.get(PID_TAG) or 0)
+            if not pid:
+                if rec.start_time and time.time() - rec.start_time > 120:
+                    self.finish(rec.run_id, "FAILED", "the worker never started")
+                    changed.append(rec.run_id)
+                continue
+            if pid_alive(pid, rec.tags.get(PID_START_TAG) or None):
+                continue
+            if self.cancel_requested(rec.run_id):
+                self.finish(rec.run_id, "KILLED", "cancelled")
+            else:
+                last = self.progress(rec.run_id)
+                where = f" during epoch {last['epoch']}" if last.get("epoch") else ""
+                self.finish(rec.run_id, "FAILED", f"the worker process (pid {pid}) ended without "
+                            f"reporting{where}: killed or crashed; see the worker log")
+            changed.append(rec.run_id)
+        return changed
+
+
+def _param_text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[:6000]
+
+
+def _record(run: Any) -> RunRecord:
+    info, data = run.info, run.data
+    return RunRecord(
+        run_id=info.run_id, name=info.run_name or info.run_id[:8], status=info.status,
+        start_time=info.start_time / 1000 if info.start_time else None,
+        end_time=info.end_time / 1000 if info.end_time else None,
+        params=dict(data.params), metrics=dict(data.metrics), tags=dict(data.tags))

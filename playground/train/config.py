@@ -1,0 +1,135 @@
+"""What a training run is asked to do: architecture, data set, budget and optimisation options.
+
+One frozen dataclass, validated in one place, shared by the page, the CLI and the worker (which
+reads it back from the run's folder), and logged to the run store as the run's parameters.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from playground.errors import SpecError
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine", "one_cycle")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+XLA = ("auto", "on", "off")
+DEVICES = ("auto", "cpu", "gpu")
+BACKENDS = ("tensorflow", "jax", "torch")
+DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "sgd": 0.05}
+
+
+def installed_backends() -> list[str]:
+    """The Keras backends whose framework is importable here (TensorFlow first)."""
+    return [b for b in BACKENDS if importlib.util.find_spec(b) is not None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training job. ``spec`` (an ArchSpec dict) wins over ``target`` (a zoo name or file)."""
+
+    target: str = ""
+    spec: dict | None = None
+    dataset: str = "shapes"
+    dataset_options: dict = field(default_factory=dict)
+    epochs: int = 5
+    time_budget_s: float | None = None
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    momentum: float = 0.9
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    flip: bool = False
+    translate: float = 0.0
+    rotate: float = 0.0
+    precision: str = "float32"
+    xla: str = "auto"
+    steps_per_execution: int = 1
+    seed: int = 0
+    val_split: float = 0.2
+    backend: str = "tensorflow"
+    device: str = "auto"
+    name: str = ""
+    kind: str = "train"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def lr(self) -> float:
+        return self.learning_rate if self.learning_rate is not None else DEFAULT_LR[self.optimizer]
+
+    @property
+    def architecture(self) -> str:
+        if self.spec is not None:
+            return str(self.spec.get("name") or self.target or "custom")
+        return self.target
+
+    def validate(self) -> "TrainConfig":
+        """Check every field; SpecError naming the first wrong one. Returns self."""
+        def bad(name: str, rule: str) -> SpecError:
+            return SpecError(f"training option '{name}'", rule)
+
+        if not self.target and self.spec is None:
+            raise bad("target", "name an architecture (zoo name, spec file) or give a spec")
+        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 10000:
+            raise bad("epochs", f"must be an integer from 1 to 10000, got {self.epochs!r}")
+        if self.time_budget_s is not None and not 0 < self.time_budget_s <= 7 * 86400:
+            raise bad("time_budget_s", f"must be positive seconds (at most a week), got "
+                      f"{self.time_budget_s!r}")
+        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 65536:
+            raise bad("batch_size", f"must be an integer from 1 to 65536, got {self.batch_size!r}")
+        for name, value, choices in (("optimizer", self.optimizer, OPTIMIZERS),
+                                     ("schedule", self.schedule, SCHEDULES),
+                                     ("precision", self.precision, PRECISIONS),
+                                     ("xla", self.xla, XLA), ("device", self.device, DEVICES),
+                                     ("backend", self.backend, BACKENDS)):
+            if value not in choices:
+                raise bad(name, f"must be one of {', '.join(choices)}, got {value!r}")
+        if self.backend not in installed_backends():
+            raise bad("backend", f"{self.backend} is not installed here; installed: "
+                      f"{', '.join(installed_backends())}")
+        if not 0 < self.lr <= 10:
+            raise bad("learning_rate", f"must be in (0, 10], got {self.lr!r}")
+        for name, value, hi in (("momentum", self.momentum, 0.999),
+                                ("weight_decay", self.weight_decay, 1.0),
+                                ("label_smoothing", self.label_smoothing, 0.5),
+                                ("translate", self.translate, 0.5),
+                                ("rotate", self.rotate, 0.5)):
+            if not 0 <= value <= hi:
+                raise bad(name, f"must be between 0 and {hi}, got {value!r}")
+        if not 0 < self.val_split < 1:
+            raise bad("val_split", f"must be between 0 and 1, got {self.val_split!r}")
+        if not isinstance(self.steps_per_execution, int) or not 1 <= self.steps_per_execution <= 1000:
+            raise bad("steps_per_execution", "must be an integer from 1 to 1000")
+        if not isinstance(self.seed, int):
+            raise bad("seed", f"must be an integer, got {self.seed!r}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError("training options", f"unknown option(s) {unknown}")
+        return cls(**data)
+
+    def with_(self, **changes: Any) -> "TrainConfig":
+        return replace(self, **changes)
+
+    def store_params(self) -> dict[str, Any]:
+        """The flat parameters logged to the run store (the spec goes in as an artifact)."""
+        d = {k: v for k, v in self.to_dict().items() if k not in ("spec", "extra")}
+        d["learning_rate"] = self.lr
+        d["device_requested"] = d.pop("device")  # the device used is logged by the run
+        d["architecture"] = self.architecture
+        d["dataset_options"] = json.dumps(self.dataset_options, sort_keys=True)
+        return d

@@ -1,0 +1,427 @@
+"""One training run from start to end: data, model, optimiser, ``model.fit`` with a callback
+that reports to the run store, then the artifacts. The worker process and the CLI's
+foreground ``train`` both call :func:`execute`, so they share every line of it.
+
+Backend-agnostic: only ``keras`` and ``keras.ops``; the data are NumPy arrays (uint8 images are
+scaled inside the model, so the same arrays feed every backend).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from playground.errors import SpecError, first_line
+from playground.store import RunStore
+from playground.train.config import TrainConfig
+
+PROGRESS_EVERY_S = 0.5     # live progress file rewrites (cheap: a small JSON file)
+BATCH_METRIC_EVERY_S = 2.0  # intra-epoch loss points logged to the store
+
+
+class RunFailed(Exception):
+    """Training stopped on a condition that makes the run FAILED (NaN loss, ...)."""
+
+
+class Cancelled(Exception):
+    """The user asked the run to stop."""
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs before ``fit``."""
+
+    dataset: Any
+    spec: Any          # the ArchSpec adapted to the data (None for Keras Applications entries)
+    core: Any          # the architecture as built (its cost figures are the run's)
+    model: Any         # core wrapped with input scaling, augmentation and a float32 output
+    cost: dict[str, Any]
+
+
+# --- architecture and data ----------------------------------------------------------------
+def load_dataset(config: TrainConfig) -> Any:
+    from playground.data import DATASETS, load
+    options = dict(config.dataset_options)
+    info = DATASETS.get(config.dataset) if config.dataset in DATASETS else None
+    for key, value in (("val_split", config.val_split), ("seed", config.seed)):
+        if info is not None and key in info.options:
+            options.setdefault(key, value)
+    return load(config.dataset, **options)
+
+
+def adapted_spec(config: TrainConfig, input_shape: tuple[int, ...], classes: int) -> Any:
+    """The run's ArchSpec rebuilt for the data set's input shape and class count (or None
+    for Keras Applications entries, which are built directly)."""
+    from playground.spec import ArchSpec
+    from playground.targets import resolve
+    if config.spec is not None:
+        spec = ArchSpec.from_dict(config.spec)
+    else:
+        target = resolve(config.target)
+        if target.spec is None:
+            return None
+        spec = target.spec
+    return spec.with_input(tuple(input_shape), classes)
+
+
+def build_core(config: TrainConfig, dataset: Any) -> tuple[Any, Any]:
+    from playground.build import build
+    spec = adapted_spec(config, dataset.input_shape, dataset.num_classes)
+    if spec is not None:
+        return spec, build(spec)
+    from playground.targets import resolve
+    target = resolve(config.target)
+    if target.entry is None:
+        raise SpecError(f"target '{config.target}'", "a saved .keras model cannot be trained "
+                        "from scratch here; use a spec or a zoo name")
+    return None, target.entry.build(dataset.input_shape, dataset.num_classes)
+
+
+def wrap(core: Any, dataset: Any, config: TrainConfig) -> Any:
+    """Input scaling (uint8 -> [0, 1], or feature standardisation for tabular rows) and
+    augmentation as Keras layers in front of the architecture; a float32 output under mixed
+    precision. Only the first output of a multi-output model (GoogLeNet's auxiliary heads) is
+    trained."""
+    import keras
+    from keras import layers
+    x_train = dataset.x_train
+    inp = keras.Input(dataset.input_shape, dtype=str(x_train.dtype), name="input")
+    if x_train.dtype == np.uint8:
+        x = layers.Rescaling(1.0 / 255, name="scale")(inp)
+    else:
+        mean = x_train.mean(axis=0).astype("float32")  # per feature (and position)
+        var = np.maximum(x_train.var(axis=0), 1e-12).astype("float32")
+        x = layers.Normalization(axis=tuple(range(1, x_train.ndim)), mean=mean, variance=var,
+                                 name="standardize")(inp)
+    if len(dataset.input_shape) == 3:
+        if config.flip:
+            x = layers.RandomFlip("horizontal", seed=config.seed, name="aug_flip")(x)
+        if config.translate > 0:
+            x = layers.RandomTranslation(config.translate, config.translate, seed=config.seed,
+                                         name="aug_translate")(x)
+        if config.rotate > 0:
+            x = layers.RandomRotation(config.rotate, seed=config.seed, name="aug_rotate")(x)
+    out = core(x)
+    if isinstance(out, (list, tuple)):
+        out = out[0]
+    if config.precision != "float32":
+        out = layers.Activation("linear", dtype="float32", name="output_float32")(out)
+    return keras.Model(inp, out, name=f"train_{core.name}")
+
+
+def prepare(config: TrainConfig) -> Prepared:
+    """Load the data, build and wrap the model, and take its cost figures."""
+    import keras
+    from playground.cost import analyze
+    keras.utils.set_random_seed(config.seed)
+    dataset = load_dataset(config)
+    if config.precision != "float32":
+        keras.config.set_dtype_policy(config.precision)
+    try:
+        spec, core = build_core(config, dataset)
+        model = wrap(core, dataset, config)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    report = analyze(core)
+    cost = {"params": report.params, "macs": report.macs, "flops": report.flops,
+            "trainable_params": report.trainable_params}
+    return Prepared(dataset, spec, core, model, cost)
+
+
+def steps_per_epoch(n: int, batch: int) -> int:
+    return max(1, math.ceil(n / batch))
+
+
+def make_optimizer(config: TrainConfig, total_steps: int) -> Any:
+    import keras
+    lr: Any = config.lr
+    total_steps = max(total_steps, 1)
+    if config.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(config.lr, total_steps, alpha=0.0)
+    elif config.schedule == "one_cycle":  # linear warm-up over 30%, cosine down to lr/1e4
+        warm = max(1, int(0.3 * total_steps))
+        lr = keras.optimizers.schedules.CosineDecay(
+            config.lr / 25, max(1, total_steps - warm), alpha=1e-4, warmup_target=config.lr,
+            warmup_steps=warm)
+    wd = config.weight_decay or None
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=config.momentum, weight_decay=wd)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay or 0.004)
+    return keras.optimizers.Adam(lr, weight_decay=wd)
+
+
+def compile_model(model: Any, config: TrainConfig, total_steps: int) -> None:
+    import keras
+    if config.label_smoothing > 0:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    jit = {"auto": "auto", "on": True, "off": False}[config.xla]
+    model.compile(optimizer=make_optimizer(config, total_steps), loss=loss,
+                  metrics=["accuracy"], jit_compile=jit,
+                  steps_per_execution=config.steps_per_execution)
+
+
+def targets(y: np.ndarray, classes: int, config: TrainConfig) -> np.ndarray:
+    """Integer labels, or one-hot rows when label smoothing needs them."""
+    if config.label_smoothing > 0:
+        return np.eye(classes, dtype="float32")[y]
+    return y
+
+
+def device_name(config: TrainConfig) -> str:
+    """The device Keras trains on ('gpu:0' when one is visible and allowed, else 'cpu:0')."""
+    import keras
+    try:
+        devices = [d.lower() for d in keras.distribution.list_devices()]
+    except Exception:  # noqa: BLE001  backends without a distribution library
+        devices = ["cpu:0"]
+    gpus = [d for d in devices if d.startswith(("gpu", "cuda"))]
+    if config.device == "gpu" and not gpus:
+        raise SpecError("training option 'device'", "gpu was asked for but no GPU is visible "
+                        "to " + keras.backend.backend())
+    return gpus[0] if gpus and config.device != "cpu" else "cpu:0"
+
+
+# --- the reporting callback ---------------------------------------------------------------
+def _make_callback_class() -> type:
+    import keras
+
+    class StoreReporter(keras.callbacks.Callback):
+        """Per-epoch metrics to the store; a throttled progress file; time budget, cancel
+        and NaN checks. Batch hooks only read a clock unless a report is due, so they cost
+        nothing measurable."""
+
+        def __init__(self, store: RunStore | None, run_id: str | None, config: TrainConfig,
+                     n_train: int, cancel_flag: list[bool]):
+            super().__init__()
+            self.store, self.run_id, self.config = store, run_id, config
+            self.n_train, self.cancel_flag = n_train, cancel_flag
+            self.steps = steps_per_epoch(n_train, config.batch_size)
+            self.best = -1.0
+            self.history: list[dict[str, float]] = []
+            self.t_start = self.t_epoch = self.t_train_end = 0.0
+            self.next_progress = self.next_batch_metric = 0.0
+            self.epoch = 0
+            self.step = 0
+            self.stop_reason = ""
+            self.failure = ""
+
+        # time ------------------------------------------------------------------------------
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.t_start = time.perf_counter()
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.epoch, self.step = epoch, 0
+            self.t_epoch = time.perf_counter()
+            self.t_train_end = 0.0
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            self.step = batch + 1
+            now = time.perf_counter()
+            if self.cancel_flag[0]:
+                self.stop_reason = "cancelled"
+                self.model.stop_training = True
+            budget = self.config.time_budget_s
+            if budget and now - self.t_start >= budget:
+                self.stop_reason = self.stop_reason or "time budget reached"
+                self.model.stop_training = True
+            if now >= self.next_progress:
+                self.next_progress = now + PROGRESS_EVERY_S
+                loss = _float((logs or {}).get("loss"))
+                if loss is not None and not math.isfinite(loss):
+                    self.failure = f"loss became {loss} at epoch {self.epoch + 1}, step {batch + 1}"
+                    self.model.stop_training = True
+                    return
+                if self.store is not None and self.store.cancel_requested(self.run_id):
+                    self.cancel_flag[0] = True
+                self._progress(now, loss, _float((logs or {}).get("accuracy")))
+                if now >= self.next_batch_metric and self.store is not None and loss is not None:
+                    self.next_batch_metric = now + BATCH_METRIC_EVERY_S
+                    self.store.log_metrics(self.run_id, {"batch_loss": loss},
+                                           self.epoch * self.steps + self.step)
+
+        def on_test_begin(self, logs: Any = None) -> None:
+            if self.t_train_end == 0.0:
+                self.t_train_end = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            now = time.perf_counter()
+            logs = dict(logs or {})
+            train_s = (self.t_train_end or now) - self.t_epoch
+            seen = min(self.step * self.config.batch_size, self.n_train)
+            row = {k: _float(v) for k, v in logs.items() if k != "learning_rate"}
+            row = {k: v for k, v in row.items() if v is not None}
+            row["learning_rate"] = _float(self.model.optimizer.learning_rate)
+            row["epoch_seconds"] = now - self.t_epoch
+            row["images_per_s"] = seen / train_s if train_s > 0 else 0.0
+            if "val_accuracy" in row:
+                self.best = max(self.best, row["val_accuracy"])
+                row["best_val_accuracy"] = self.best
+            row["epochs_done"] = epoch + 1
+            row["train_seconds"] = now - self.t_start
+            self.history.append(row)
+            loss = row.get("loss")
+            if loss is None or not math.isfinite(loss):
+                self.failure = f"loss became {loss} in epoch {epoch + 1}"
+                self.model.stop_training = True
+            if self.store is not None:
+                self.store.log_metrics(self.run_id, row, epoch + 1)
+            self._progress(now, loss, row.get("accuracy"), force_epoch_end=True)
+
+        def _progress(self, now: float, loss: float | None, acc: float | None,
+                      force_epoch_end: bool = False) -> None:
+            if self.store is None:
+                return
+            c = self.config
+            elapsed = now - self.t_start
+            done = self.epoch * self.steps + (self.steps if force_epoch_end else self.step)
+            total = c.epochs * self.steps
+            rate = done / elapsed if elapsed > 0 and done else 0.0
+            eta = (total - done) / rate if rate else None
+            if c.time_budget_s:
+                eta = min(eta, max(0.0, c.time_budget_s - elapsed)) if eta is not None else (
+                    max(0.0, c.time_budget_s - elapsed))
+            epoch_s = now - self.t_epoch
+            ips = (self.step * c.batch_size / epoch_s) if epoch_s > 0 and self.step else None
+            if force_epoch_end and self.history:
+                ips = self.history[-1]["images_per_s"]
+            self.store.write_progress(self.run_id, {
+                "phase": "train", "epoch": self.epoch + 1, "epochs": c.epochs,
+                "step": self.steps if force_epoch_end else self.step, "steps": self.steps,
+                "elapsed_s": elapsed, "eta_s": eta, "images_per_s": ips, "loss": loss,
+                "accuracy": acc, "time_budget_s": c.time_budget_s})
+
+    return StoreReporter
+
+
+def _float(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        return float(np.asarray(v))
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the run ------------------------------------------------------------------------------
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np.ndarray:
+    m = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(m, (y_true.astype(int), y_pred.astype(int)), 1)
+    return m
+
+
+def fit(prep: Prepared, config: TrainConfig, store: RunStore | None = None,
+        run_id: str | None = None, cancel_flag: list[bool] | None = None) -> Any:
+    """Compile and fit the prepared model; returns the reporting callback (its history)."""
+    ds = prep.dataset
+    n = len(ds.x_train)
+    steps = steps_per_epoch(n, config.batch_size)
+    compile_model(prep.model, config, steps * config.epochs)
+    reporter = _make_callback_class()(store, run_id, config, n, cancel_flag or [False])
+    prep.model.fit(ds.x_train, targets(ds.y_train, ds.num_classes, config),
+                   validation_data=(ds.x_val, targets(ds.y_val, ds.num_classes, config)),
+                   batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
+                   callbacks=[reporter], verbose=0)
+    return reporter
+
+
+def execute(config: TrainConfig, store: RunStore, run_id: str,
+            cancel_flag: list[bool] | None = None) -> dict[str, Any]:
+    """Run a job whose store entry exists; ends it FINISHED, FAILED or KILLED (never left
+    RUNNING) and returns the final summary. Exceptions are recorded, then re-raised."""
+    cancel_flag = cancel_flag if cancel_flag is not None else [False]
+    store.mark_running(run_id)
+    store.write_progress(run_id, {"phase": "preparing", "epoch": 0, "epochs": config.epochs})
+    try:
+        import keras
+        prep = prepare(config)
+        device = device_name(config)
+        ds = prep.dataset
+        store.log_params(run_id, {
+            "backend": keras.backend.backend(), "device": device,
+            "cost.params": prep.cost["params"], "cost.macs": prep.cost["macs"],
+            "cost.flops": prep.cost["flops"], "data.train": len(ds.x_train),
+            "data.val": len(ds.x_val), "data.input_shape": "x".join(map(str, ds.input_shape)),
+            "data.classes": ds.num_classes, "keras_version": keras.__version__})
+        if prep.spec is not None:
+            store.log_text(run_id, prep.spec.to_json(), "spec.json")
+        store.write_progress(run_id, {"phase": "train", "epoch": 0, "epochs": config.epochs,
+                                      "step": 0, "steps": steps_per_epoch(len(ds.x_train),
+                                                                          config.batch_size)})
+        reporter = fit(prep, config, store, run_id, cancel_flag)
+        if reporter.failure:
+            raise RunFailed(reporter.failure)
+        summary = _finish_artifacts(prep, config, store, run_id, reporter)
+        status = "KILLED" if reporter.stop_reason == "cancelled" else "FINISHED"
+        store.write_progress(run_id, {"phase": "done", "epoch": len(reporter.history),
+                                      "epochs": config.epochs, "status": status})
+        store.finish(run_id, status, "cancelled" if status == "KILLED" else None)
+        return {**summary, "status": status, "run_id": run_id}
+    except BaseException as e:  # noqa: BLE001  record every way a run can end, then re-raise
+        status, message = _classify(e)
+        try:
+            (store.run_dir(run_id) / "traceback.txt").write_text(traceback.format_exc())
+            store.write_progress(run_id, {"phase": "done", "status": status, "error": message})
+            store.finish(run_id, status, message)
+        finally:
+            raise
+
+
+def _classify(e: BaseException) -> tuple[str, str]:
+    if isinstance(e, (Cancelled, KeyboardInterrupt)):
+        return "KILLED", "cancelled"
+    if isinstance(e, SpecError):
+        return "FAILED", f"{e.where}: {e.rule}"
+    text = first_line(e, 500)
+    name = type(e).__name__
+    if isinstance(e, MemoryError) or "ResourceExhausted" in name or "out of memory" in text.lower():
+        return "FAILED", f"out of memory: {text or name}"
+    if isinstance(e, RunFailed):
+        return "FAILED", text
+    return "FAILED", f"{name}: {text}" if text else name
+
+
+def _finish_artifacts(prep: Prepared, config: TrainConfig, store: RunStore, run_id: str,
+                      reporter: Any) -> dict[str, Any]:
+    """Final validation metrics, confusion matrix, the model file; the run's summary."""
+    ds = prep.dataset
+    probs = prep.model.predict(ds.x_val, batch_size=max(config.batch_size, 64), verbose=0)
+    pred = np.argmax(np.asarray(probs), axis=-1)
+    cm = confusion_matrix(ds.y_val, pred, ds.num_classes)
+    val_acc = float(np.trace(cm) / max(1, cm.sum()))
+    run_dir = store.run_dir(run_id)
+    cm_doc = {"class_names": list(ds.class_names), "matrix": cm.tolist(), "val_accuracy": val_acc}
+    (run_dir / "confusion_matrix.json").write_text(json.dumps(cm_doc))
+    store.log_file(run_id, run_dir / "confusion_matrix.json")
+    model_path = run_dir / "model.keras"
+    prep.model.save(model_path)
+    store.log_file(run_id, model_path)
+    last = reporter.history[-1] if reporter.history else {}
+    final = {"final_val_accuracy": val_acc}
+    store.log_metrics(run_id, final, len(reporter.history))
+    summary = {k: last.get(k) for k in ("loss", "accuracy", "val_loss", "val_accuracy",
+                                        "best_val_accuracy", "images_per_s", "train_seconds")}
+    summary.update(final)
+    summary.update(epochs_done=len(reporter.history), params=prep.cost["params"],
+                   macs=prep.cost["macs"], stop_reason=reporter.stop_reason or "epochs done")
+    return summary
+
+
+def run_local(config: TrainConfig, store: RunStore | None = None) -> dict[str, Any]:
+    """Create a run and execute it in this process (the CLI's foreground ``train``)."""
+    from playground.train.worker import create
+    store = store or RunStore()
+    run_id = create(config.validate(), store)
+    return execute(config, store, run_id)
+
+
+__all__ = ["Prepared", "prepare", "fit", "execute", "run_local", "wrap", "confusion_matrix",
+           "RunFailed", "Cancelled"]
+
