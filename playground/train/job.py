@@ -215,15 +215,35 @@ def _make_callback_class() -> type:
 
         # time ------------------------------------------------------------------------------
         def on_train_begin(self, logs: Any = None) -> None:
+            from concurrent.futures import ThreadPoolExecutor
             self.t_start = time.perf_counter()
+            # Store writes (SQLite or a remote server) go through one background thread, in
+            # order, so a slow write never stalls a training step.
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+            self._pending: list[Any] = []
+
+        def _write(self, fn: Any, *args: Any) -> None:
+            for f in [f for f in self._pending if f.done()]:
+                f.result()  # a failed write surfaces here, in the training thread
+            self._pending = [f for f in self._pending if not f.done()]
+            self._pending.append(self._writer.submit(fn, *args))
+
+        def on_train_end(self, logs: Any = None) -> None:
+            self._writer.shutdown(wait=True)
+            for f in self._pending:
+                f.result()  # surface a failed write
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.epoch, self.step = epoch, 0
             self.t_epoch = time.perf_counter()
             self.t_train_end = 0.0
 
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            self.step = batch + 1
+        def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+            # The *begin* hook: overriding on_train_batch_end would make Keras convert every
+            # step's logs to Python floats (a device sync per step) and turn off its async
+            # dispatch. Here ``batch`` steps are done; the running loss is read only when a
+            # progress report is due.
+            self.step = batch
             now = time.perf_counter()
             if self.cancel_flag[0]:
                 self.stop_reason = "cancelled"
@@ -232,27 +252,48 @@ def _make_callback_class() -> type:
             if budget and now - self.t_start >= budget:
                 self.stop_reason = self.stop_reason or "time budget reached"
                 self.model.stop_training = True
-            if now >= self.next_progress:
-                self.next_progress = now + PROGRESS_EVERY_S
-                loss = _float((logs or {}).get("loss"))
-                if loss is not None and not math.isfinite(loss):
-                    self.failure = f"loss became {loss} at epoch {self.epoch + 1}, step {batch + 1}"
-                    self.model.stop_training = True
-                    return
-                if self.store is not None and self.store.cancel_requested(self.run_id):
-                    self.cancel_flag[0] = True
-                self._progress(now, loss, _float((logs or {}).get("accuracy")))
-                if now >= self.next_batch_metric and self.store is not None and loss is not None:
-                    self.next_batch_metric = now + BATCH_METRIC_EVERY_S
-                    self.store.log_metrics(self.run_id, {"batch_loss": loss},
-                                           self.epoch * self.steps + self.step)
+            if now < self.next_progress or batch == 0:
+                return
+            self.next_progress = now + PROGRESS_EVERY_S
+            running = self._running_metrics()
+            loss = running.get("loss")
+            if loss is not None and not math.isfinite(loss):
+                self.failure = f"loss became {loss} at epoch {self.epoch + 1}, step {batch}"
+                self.model.stop_training = True
+                return
+            if self.store is not None and self.store.cancel_requested(self.run_id):
+                self.cancel_flag[0] = True
+            self._progress(now, loss, running.get("accuracy"))
+            if now >= self.next_batch_metric and self.store is not None and loss is not None:
+                self.next_batch_metric = now + BATCH_METRIC_EVERY_S
+                self._write(self.store.log_metrics, self.run_id, {"batch_loss": loss},
+                            self.epoch * self.steps + self.step)
+
+        def _running_metrics(self) -> dict[str, float]:
+            """The epoch's running training metrics so far (loss, accuracy)."""
+            out: dict[str, float] = {}
+            for metric in self.model.metrics:
+                value = metric.result()
+                items = value.items() if isinstance(value, dict) else [(metric.name, value)]
+                for k, v in items:
+                    f = _float(v)
+                    if f is not None:
+                        out[k] = f
+            return out
 
         def on_test_begin(self, logs: Any = None) -> None:
-            if self.t_train_end == 0.0:
+            if self.t_train_end == 0.0:  # validation after the epoch's training steps
                 self.t_train_end = time.perf_counter()
+                self._count_last_step()
+
+        def _count_last_step(self) -> None:
+            """The step that began last has run: the whole epoch unless training was stopped."""
+            self.step = min(self.step + 1, self.steps) if self.model.stop_training else self.steps
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             now = time.perf_counter()
+            if self.t_train_end == 0.0:
+                self._count_last_step()
             logs = dict(logs or {})
             train_s = (self.t_train_end or now) - self.t_epoch
             seen = min(self.step * self.config.batch_size, self.n_train)
@@ -272,7 +313,7 @@ def _make_callback_class() -> type:
                 self.failure = f"loss became {loss} in epoch {epoch + 1}"
                 self.model.stop_training = True
             if self.store is not None:
-                self.store.log_metrics(self.run_id, row, epoch + 1)
+                self._write(self.store.log_metrics, self.run_id, row, epoch + 1)
             self._progress(now, loss, row.get("accuracy"), force_epoch_end=True)
 
         def _progress(self, now: float, loss: float | None, acc: float | None,
@@ -292,7 +333,7 @@ def _make_callback_class() -> type:
             ips = (self.step * c.batch_size / epoch_s) if epoch_s > 0 and self.step else None
             if force_epoch_end and self.history:
                 ips = self.history[-1]["images_per_s"]
-            self.store.write_progress(self.run_id, {
+            self._write(self.store.write_progress, self.run_id, {
                 "phase": "train", "epoch": self.epoch + 1, "epochs": c.epochs,
                 "step": self.steps if force_epoch_end else self.step, "steps": self.steps,
                 "elapsed_s": elapsed, "eta_s": eta, "images_per_s": ips, "loss": loss,
@@ -318,7 +359,8 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np
 
 
 def fit(prep: Prepared, config: TrainConfig, store: RunStore | None = None,
-        run_id: str | None = None, cancel_flag: list[bool] | None = None) -> Any:
+        run_id: str | None = None, cancel_flag: list[bool] | None = None,
+        extra_callbacks: list[Any] | None = None) -> Any:
     """Compile and fit the prepared model; returns the reporting callback (its history)."""
     ds = prep.dataset
     n = len(ds.x_train)
@@ -328,7 +370,7 @@ def fit(prep: Prepared, config: TrainConfig, store: RunStore | None = None,
     prep.model.fit(ds.x_train, targets(ds.y_train, ds.num_classes, config),
                    validation_data=(ds.x_val, targets(ds.y_val, ds.num_classes, config)),
                    batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
-                   callbacks=[reporter], verbose=0)
+                   callbacks=[reporter, *(extra_callbacks or [])], verbose=0)
     return reporter
 
 
