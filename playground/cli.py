@@ -144,8 +144,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         _print_json(result)
     else:
         for key in ("status", "epochs_done", "loss", "accuracy", "val_loss", "val_accuracy",
-                    "best_val_accuracy", "images_per_s", "train_seconds", "params", "macs",
-                    "stop_reason"):
+                    "best_val_accuracy", "images_per_s", "train_seconds", "first_step_seconds",
+                    "params", "macs", "stop_reason"):
             value = result.get(key)
             shown = f"{value:.4f}" if isinstance(value, float) else value
             print(f"{key:<18} {shown}")

@@ -73,5 +73,15 @@ def test_bad_options_are_spec_errors(name, opts, rule):
 
 
 def test_registry_lists_offline_and_download_sets():
-    assert [n for n in DATASETS.list() if DATASETS.get(n).offline] == ["shapes", "digits", "folder", "csv"]
+    assert [n for n in DATASETS.list() if DATASETS.get(n).offline] == ["shapes", "digits", "synthetic", "folder", "csv"]
     assert {"mnist", "fashion_mnist", "cifar10", "cifar100"} <= set(DATASETS.list())
+
+
+def test_synthetic_is_random_uint8_and_checks_its_options():
+    a = load("synthetic", image_size=16, count=100, classes=4)
+    b = load("synthetic", image_size=16, count=100, classes=4)
+    assert a.x_train.shape[1:] == (16, 16, 3) and a.x_train.dtype == np.uint8
+    assert len(a.x_train) + len(a.x_val) == 100 and a.num_classes == 4
+    assert np.array_equal(a.x_train, b.x_train)
+    with pytest.raises(SpecError, match="image_size"):
+        load("synthetic", image_size=2)

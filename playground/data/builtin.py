@@ -109,6 +109,20 @@ def load_keras(name: str, val_split: float = 0.2, seed: int = 0, limit: int | No
     return split(name, x.astype("uint8"), y, class_names, val_split, seed, source="keras")
 
 
+def make_synthetic(classes: int = 10, image_size: int = 224, count: int = 2048,
+                   channels: int = 3, seed: int = 0, val_split: float = 0.05) -> Dataset:
+    """Random uint8 images with random labels: nothing to learn, for throughput benchmarks."""
+    for opt, value, lo in (("classes", classes, 2), ("image_size", image_size, 8),
+                           ("count", count, 4), ("channels", channels, 1)):
+        if int(value) < lo:
+            raise SpecError("data set 'synthetic'", f"{opt} must be at least {lo}, got {value}")
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, size=(count, image_size, image_size, channels), dtype=np.uint8)
+    y = np.arange(count) % classes
+    return split("synthetic", x, y, tuple(f"class_{i}" for i in range(classes)), val_split, seed,
+                 source="generated")
+
+
 def _register() -> None:
     DATASETS.add("shapes", DatasetInfo(
         "shapes", "Generated filled shapes (circle, square, triangle, ...) with noise; offline, "
@@ -118,6 +132,10 @@ def _register() -> None:
     DATASETS.add("digits", DatasetInfo(
         "digits", "scikit-learn's 1,797 real handwritten digits, 8x8 grayscale; offline.",
         load_digits, True, {"val_split": 0.2, "seed": 0}))
+    DATASETS.add("synthetic", DatasetInfo(
+        "synthetic", "Random images and labels (nothing to learn): for throughput benchmarks.",
+        make_synthetic, True, {"classes": 10, "image_size": 224, "count": 2048, "channels": 3,
+                               "seed": 0, "val_split": 0.05}))
     for key in KERAS_SETS:
         def loader(name: str = key, **kw: Any) -> Dataset:
             return load_keras(name, **kw)

@@ -199,8 +199,10 @@ def _make_callback_class() -> type:
         nothing measurable."""
 
         def __init__(self, store: RunStore | None, run_id: str | None, config: TrainConfig,
-                     n_train: int, cancel_flag: list[bool]):
+                     n_train: int, cancel_flag: list[bool], t_job: float | None = None):
             super().__init__()
+            self.t_job = t_job or time.perf_counter()  # when the job started (data, build...)
+            self.first_step_s: float | None = None
             self.store, self.run_id, self.config = store, run_id, config
             self.n_train, self.cancel_flag = n_train, cancel_flag
             self.steps = steps_per_epoch(n_train, config.batch_size)
@@ -245,6 +247,8 @@ def _make_callback_class() -> type:
             # progress report is due.
             self.step = batch
             now = time.perf_counter()
+            if self.first_step_s is None and batch >= 1:
+                self.first_step_s = now - self.t_job
             if self.cancel_flag[0]:
                 self.stop_reason = "cancelled"
                 self.model.stop_training = True
@@ -306,6 +310,9 @@ def _make_callback_class() -> type:
                 self.best = max(self.best, row["val_accuracy"])
                 row["best_val_accuracy"] = self.best
             row["epochs_done"] = epoch + 1
+            if epoch == 0:  # job start -> first finished step (data, build, trace, compile)
+                row["first_step_seconds"] = (self.first_step_s if self.first_step_s is not None
+                                             else now - self.t_job)
             row["train_seconds"] = now - self.t_start
             self.history.append(row)
             loss = row.get("loss")
@@ -360,13 +367,13 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np
 
 def fit(prep: Prepared, config: TrainConfig, store: RunStore | None = None,
         run_id: str | None = None, cancel_flag: list[bool] | None = None,
-        extra_callbacks: list[Any] | None = None) -> Any:
+        extra_callbacks: list[Any] | None = None, t_job: float | None = None) -> Any:
     """Compile and fit the prepared model; returns the reporting callback (its history)."""
     ds = prep.dataset
     n = len(ds.x_train)
     steps = steps_per_epoch(n, config.batch_size)
     compile_model(prep.model, config, steps * config.epochs)
-    reporter = _make_callback_class()(store, run_id, config, n, cancel_flag or [False])
+    reporter = _make_callback_class()(store, run_id, config, n, cancel_flag or [False], t_job)
     prep.model.fit(ds.x_train, targets(ds.y_train, ds.num_classes, config),
                    validation_data=(ds.x_val, targets(ds.y_val, ds.num_classes, config)),
                    batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
@@ -379,6 +386,7 @@ def execute(config: TrainConfig, store: RunStore, run_id: str,
     """Run a job whose store entry exists; ends it FINISHED, FAILED or KILLED (never left
     RUNNING) and returns the final summary. Exceptions are recorded, then re-raised."""
     cancel_flag = cancel_flag if cancel_flag is not None else [False]
+    t_job = time.perf_counter()
     store.mark_running(run_id)
     store.write_progress(run_id, {"phase": "preparing", "epoch": 0, "epochs": config.epochs})
     try:
@@ -397,7 +405,7 @@ def execute(config: TrainConfig, store: RunStore, run_id: str,
         store.write_progress(run_id, {"phase": "train", "epoch": 0, "epochs": config.epochs,
                                       "step": 0, "steps": steps_per_epoch(len(ds.x_train),
                                                                           config.batch_size)})
-        reporter = fit(prep, config, store, run_id, cancel_flag)
+        reporter = fit(prep, config, store, run_id, cancel_flag, t_job=t_job)
         if reporter.failure:
             raise RunFailed(reporter.failure)
         summary = _finish_artifacts(prep, config, store, run_id, reporter)
@@ -450,6 +458,8 @@ def _finish_artifacts(prep: Prepared, config: TrainConfig, store: RunStore, run_
     store.log_metrics(run_id, final, len(reporter.history))
     summary = {k: last.get(k) for k in ("loss", "accuracy", "val_loss", "val_accuracy",
                                         "best_val_accuracy", "images_per_s", "train_seconds")}
+    summary["first_step_seconds"] = reporter.history[0].get("first_step_seconds") if (
+        reporter.history) else None
     summary.update(final)
     summary.update(epochs_done=len(reporter.history), params=prep.cost["params"],
                    macs=prep.cost["macs"], stop_reason=reporter.stop_reason or "epochs done")

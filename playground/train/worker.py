@@ -64,6 +64,8 @@ def launch(config: TrainConfig, store: RunStore | None = None) -> str:
                                           if p))
     if config.device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = "-1"
+    # JAX keeps compiled programs on disk: a second run of the same model skips XLA compiling
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(data_dir() / "jax-cache"))
     with open(run_dir / "worker.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "playground.train.worker", run_id, "--store-uri", store.uri,
