@@ -3,9 +3,9 @@
 1. Builder: a 30-block CIFAR-size model (32x32x3, gap head) is opened from a share link with
    ``streamlit.testing.v1.AppTest``; after one warm-up run, the first conv's filters are edited
    through the parameter form ("Apply") and the wall time of ``at.run()`` is measured. The first
-   edits to never-seen specs are reported separately (uncached: Keras build + analysis); then
-   --reruns edits alternate the filters between two values whose specs are both cached. The
-   median of those cached reruns must stay < 300 ms. ``playground.editor.evaluate`` on the same
+   edits to never-seen specs (--uncached of them: Keras build + analysis + graph + chart) and
+   then --reruns edits alternating the filters between two values whose specs are both cached
+   are timed; the median of each must stay < 300 ms. ``playground.editor.evaluate`` on the same
    edited sessions is timed for comparison (the library part of a rerun).
 2. Zoo: in fresh subprocesses (cold imports), the time from before ``import streamlit`` to the
    end of ``AppTest.from_file("pages/zoo.py").run()`` must stay < 2 s; the page run alone and
@@ -13,7 +13,7 @@
 
 Prints its figures and a verdict line; exits 0 when both targets are met, else 1.
 
-    .venv/bin/python bench/bench_ui.py [--reruns 10] [--uncached 3] [--zoo-runs 3]
+    .venv/bin/python bench/bench_ui.py [--reruns 10] [--uncached 9] [--zoo-runs 3]
 """
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ def bench_builder(n_reruns: int, n_uncached: int, probe_freeze: bool = True) -> 
         evaluate(s, 32)
         lib_cached.append(time.perf_counter() - t0)
 
-    print("builder rerun after an edit (wall time of AppTest.run(), Apply + st.rerun):")
+    print('builder rerun after an edit (wall time of AppTest.run() after "Apply"):')
     print(f"  uncached (new spec)      {fmt_ms(uncached)}")
     print(f"  first edit to alt value  {first_alt * 1e3:7.1f} ms (its spec seen for the first time)")
     print(f"  cached (alternating)     {fmt_ms(cached)}")
@@ -212,12 +212,13 @@ def bench_builder(n_reruns: int, n_uncached: int, probe_freeze: bool = True) -> 
     print("library part: playground.editor.evaluate(session, batch=32):")
     print(f"  uncached (new spec)      {fmt_ms(lib_uncached)}")
     print(f"  cached                   {fmt_ms(lib_cached)}")
-    med = statistics.median(cached)
-    ok = med < EDIT_LIMIT_S
+    med, med_new = statistics.median(cached), statistics.median(uncached)
+    ok_cached, ok_new = med < EDIT_LIMIT_S, med_new < EDIT_LIMIT_S
+    ok = ok_cached and ok_new
     print(f"builder: cached edit rerun median {med * 1e3:.1f} ms (limit {EDIT_LIMIT_S * 1e3:.0f} ms)"
-          f": {'PASS' if ok else 'FAIL'}; uncached edit median "
-          f"{statistics.median(uncached) * 1e3:.1f} ms "
-          f"({'under' if statistics.median(uncached) < EDIT_LIMIT_S else 'OVER'} the limit)")
+          f": {'PASS' if ok_cached else 'FAIL'}; uncached (never-seen spec) edit rerun median "
+          f"{med_new * 1e3:.1f} ms (limit {EDIT_LIMIT_S * 1e3:.0f} ms): "
+          f"{'PASS' if ok_new else 'FAIL'}")
     if probe_freeze:
         # diagnostic only (not in the verdict): the same edits with the import-time heap
         # frozen out of the collector (gc.freeze()), the fix suggested for clear_session's cost
@@ -267,7 +268,7 @@ def bench_zoo(runs: int) -> bool:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reruns", type=int, default=10)
-    ap.add_argument("--uncached", type=int, default=3)
+    ap.add_argument("--uncached", type=int, default=9)
     ap.add_argument("--zoo-runs", type=int, default=3)
     ap.add_argument("--no-freeze-probe", action="store_true",
                     help="skip the diagnostic re-measurement after gc.freeze()")
@@ -282,8 +283,8 @@ def main() -> int:
         import_keras_quietly()
         ok_build, _ = bench_builder(args.reruns, args.uncached, not args.no_freeze_probe)
     ok = ok_zoo and ok_build
-    print(f"verdict: builder edit rerun {'PASS' if ok_build else 'FAIL'}, zoo cold open "
-          f"{'PASS' if ok_zoo else 'FAIL'}: {'PASS' if ok else 'FAIL'}")
+    print(f"verdict: builder edit rerun (cached and uncached) {'PASS' if ok_build else 'FAIL'}, "
+          f"zoo cold open {'PASS' if ok_zoo else 'FAIL'}: {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
 

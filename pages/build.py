@@ -8,38 +8,24 @@ import pandas as pd
 import streamlit as st
 
 from playground._env import freeze_import_heap
-from streamlit_sortables import sort_items
-
-from playground.analysis import build_cached
+from playground.analysis import analysis_model, analyze_spec
 from playground.blocks import BLOCKS
 from playground.charts import METRICS, layer_rows, per_layer_figure
+from playground.components import block_board, parse_event
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.export import EXTENSIONS, MIME_TYPES, export_bytes
 from playground.graph import spec_graph, to_dot
-from playground.editor import EditSession, delta, evaluate, item_text, palette, spec_from_query, spec_to_query
+from playground.editor import (EditSession, apply_gesture, delta, evaluate, item_text, palette,
+                               spec_from_query, spec_to_query)
 from playground.errors import SpecError
 from playground.spec import ArchSpec
 from playground.targets import parse_shape, spec_from_json_text
 from playground.zoo import ZOO
 
-PALETTE_PREFIX = "+ "
-MODEL_HEADER = "Your model: drop blocks here, drag to reorder, drag out to delete"
-# Palette categories as compact wrapping chips; the model (last container) as a full-width stack.
-DRAG_CSS = """
-.sortable-component.vertical .sortable-container { padding: 4px 2px; min-width: 150px; }
-.sortable-container-header { font-size: 12px; font-weight: 600; color: #555; padding: 0 2px 2px; }
-.sortable-container-body { display: flex; flex-wrap: wrap; align-content: flex-start;
-  padding: 3px; border-radius: 6px; min-height: 34px; }
-.sortable-component.vertical .sortable-item { display: inline-block; font-size: 12.5px;
-  margin: 2px; padding: 2px 8px; border-radius: 5px; background: #e9effc; color: #1d3a78;
-  border: 1px solid #c8d5f4; height: auto; }
-.sortable-container:not(:has(~ .sortable-container)) { flex-basis: 100%; }
-.sortable-container:not(:has(~ .sortable-container)) .sortable-container-header { font-size: 13px; color: #1d3a78; }
-.sortable-container:not(:has(~ .sortable-container)) .sortable-container-body { display: block; min-height: 120px;
-  border: 2px dashed #9db3e8; background: #f7f9fe; }
-.sortable-component.vertical .sortable-container:not(:has(~ .sortable-container)) .sortable-item { display: block;
-  background: #3b6fd8; color: #fff; border-color: #3b6fd8; font-size: 13px; padding: 4px 10px; }
-"""
+BOARD_KEY = "builder_board"
+MODEL_HEADER = "Your model"
+BOARD_HINT = ("Click a block to edit it · drag to reorder · drag out of the list to delete · "
+              "click or drag a palette block to add it")
 
 
 def _state() -> None:
@@ -69,82 +55,152 @@ def _apply(new: EditSession) -> None:
     ss = st.session_state
     if new is not ss["builder"]:
         ss["builder"] = new
-        ss["builder_nonce"] += 1  # remount the drag lists so the palette is whole again
+        ss["builder_nonce"] += 1  # a fresh parameter form for the new state
 
 
-def _palette_types() -> dict[str, str]:
-    return {f"{PALETTE_PREFIX}{item.label}": item.type
-            for items in palette().values() for item in items if item.category != "head"}
-
-
-def _drag_area(session: EditSession) -> None:
-    """Palette containers per category + the model container; apply what the user dragged."""
-    groups = palette()
-    containers = [{"header": cat.capitalize(), "items": [f"{PALETTE_PREFIX}{i.label}" for i in items]}
-                  for cat, items in groups.items() if cat != "head"]
-    model_items = session.items()
-    containers.append({"header": MODEL_HEADER, "items": model_items})
-    result = sort_items(containers, multi_containers=True, direction="vertical",
-                        custom_style=DRAG_CSS, key=f"sortable_{st.session_state['builder_nonce']}")
-    new_model = result[-1]["items"]
-    if new_model == model_items:
+def _on_board() -> None:
+    """Apply one gesture of the block board (a callback: it lands before the page runs)."""
+    ss = st.session_state
+    ev = parse_event(ss.get(BOARD_KEY))
+    if ev is None or ev["id"] == ss.get("builder_board_seen"):
         return
-    types = _palette_types()
-    new = session
-    kept = [i for i in new_model if i in model_items]
-    removed = [i for i in model_items if i not in new_model]
+    ss["builder_board_seen"] = ev["id"]
     try:
-        for item in removed:
-            new = new.delete_block(new.index_of(item.split(" ")[0]))
-        if kept and kept != [i for i in model_items if i in kept]:
-            new = new.reorder(kept)
-        for pos, item in enumerate(new_model):
-            if item in types:
-                new = new.add_block(types[item], index=pos)
-                st.session_state["builder_selected"] = new.names[pos]  # open the new block
+        new, opened = apply_gesture(ss["builder"], ev)
     except SpecError as e:
-        st.error(f"**{e.where}**: {e.rule}")
+        ss["builder_board_error"] = f"**{e.where}**: {e.rule}"
         return
+    if opened is not None:
+        ss["builder_selected"] = opened
     _apply(new)
-    st.rerun()
 
 
-def _param_widget(p: Any, value: Any, key: str) -> Any:
+def _board(session: EditSession, ev: Any, selected: str | None) -> None:
+    """The palette (per category) and the model list, in one drag-and-drop frame."""
+    groups = [{"header": cat.capitalize(),
+               "items": [{"type": i.type, "label": i.label, "help": i.doc.split("\n")[0]}
+                         for i in items]}
+              for cat, items in palette().items() if cat != "head"]
+    blocks = []
+    for bs, row in zip(session.spec.blocks, ev.blocks):
+        params = ", ".join(f"{k}={v}" for k, v in bs.params.items() if k not in ("body", "branches"))
+        blocks.append({"name": row.name, "label": item_text(bs),
+                       "shape": "x".join(map(str, row.output_shape or ())),
+                       "error": row.error, "title": f"{row.label}: {params}" if params else row.label})
+    block_board(groups, blocks, selected=selected, header=MODEL_HEADER, hint=BOARD_HINT,
+                empty_text="Drag blocks here from the palette (or click one)", key=BOARD_KEY,
+                on_change=_on_board)
+    error = st.session_state.pop("builder_board_error", None)
+    if error:
+        st.error(error)
+
+
+def _param_widget(p: Any, value: Any, key: str) -> None:
+    """The input of one parameter; its raw value is read back by :func:`_param_value`."""
     label = p.name.replace("_", " ")
     if p.kind == "bool":
-        return st.checkbox(label, value=bool(value), help=p.help, key=key)
+        st.checkbox(label, value=bool(value), help=p.help, key=key)
+    elif p.kind == "choice":
+        st.selectbox(label, list(p.choices), index=list(p.choices).index(value)
+                     if value in p.choices else 0, help=p.help, key=key)
+    elif p.kind == "int" and value is not None:
+        st.number_input(label, value=int(value), step=1, help=p.help, key=key)
+    elif p.kind == "float":
+        st.number_input(label, value=float(value), step=0.05, format="%.4g", help=p.help, key=key)
+    elif p.kind in ("blocks", "branches"):
+        st.text_area(label, json.dumps(value, indent=1), height=160, help=p.help, key=key)
+    else:  # size / ints / optional ints: typed as text ("3" or "3, 3"; blank = default)
+        shown = "" if value is None else (", ".join(map(str, value))
+                                          if isinstance(value, (list, tuple)) else str(value))
+        st.text_input(label, shown, help=p.help, key=key)
+
+
+def _param_value(p: Any, value: Any, raw: Any) -> Any:
+    """The parameter value of the raw widget value ``raw`` (``value``: the block's current one,
+    which chose the widget). Raises ValueError / JSONDecodeError on unreadable text."""
+    if p.kind == "bool":
+        return bool(raw)
     if p.kind == "choice":
-        return st.selectbox(label, list(p.choices), index=list(p.choices).index(value)
-                            if value in p.choices else 0, help=p.help, key=key)
+        return raw
     if p.kind == "int" and value is not None:
-        return int(st.number_input(label, value=int(value), step=1, help=p.help, key=key))
+        return int(raw)
     if p.kind == "float":
-        return float(st.number_input(label, value=float(value), step=0.05, format="%.4g",
-                                     help=p.help, key=key))
+        return float(raw)
     if p.kind in ("blocks", "branches"):
-        text = st.text_area(label, json.dumps(value, indent=1), height=160, help=p.help, key=key)
-        return json.loads(text)
-    # size / ints / optional ints: typed as text ("3" or "3, 3"; blank = default)
-    shown = "" if value is None else (", ".join(map(str, value)) if isinstance(value, (list, tuple))
-                                      else str(value))
-    text = st.text_input(label, shown, help=p.help, key=key).strip()
+        return json.loads(raw)
+    text = str(raw or "").strip()
     if not text:
         return None if p.optional else []
     nums = [int(t) for t in text.replace("x", ",").split(",") if t.strip()]
     return nums if p.kind == "ints" or len(nums) > 1 else nums[0]
 
 
-def _block_editor(session: EditSession, ev: Any) -> None:
+def _on_apply(i: int, name: str) -> None:
+    """"Apply" (a callback: the edit lands before the page runs, so one run shows it)."""
+    ss = st.session_state
+    session: EditSession = ss["builder"]
+    if i >= len(session.names) or session.names[i] != name:
+        return  # the model changed under the form
+    block = session.spec.blocks[i]
+    bt = BLOCKS.get(block.type)
+    current = {**bt.defaults(), **block.params}
+    try:
+        values = {p.name: _param_value(p, current.get(p.name), ss.get(f"p_{name}_{p.name}"))
+                  for p in bt.params}
+    except (ValueError, TypeError, json.JSONDecodeError) as e:
+        ss["builder_edit_error"] = f"**block '{name}'**: could not read a value ({e})"
+        return
+    changes = {k: v for k, v in values.items() if v != current.get(k)}
+    try:
+        _apply(session.update_params(i, **changes) if changes else session)
+    except SpecError as e:
+        ss["builder_edit_error"] = f"**{e.where}**: {e.rule}"
+
+
+def _on_duplicate(i: int) -> None:
+    _apply(st.session_state["builder"].duplicate_block(i))
+    st.session_state["builder_selected"] = st.session_state["builder"].names[i + 1]
+
+
+def _on_delete(i: int) -> None:
+    _apply(st.session_state["builder"].delete_block(i))
+
+
+def _on_undo() -> None:
+    _apply(st.session_state["builder"].undo())
+
+
+def _on_redo() -> None:
+    _apply(st.session_state["builder"].redo())
+
+
+def _selection(session: EditSession, ev: Any) -> str | None:
+    """The block whose parameters are open: the one last clicked, added or picked; a block that
+    just became invalid opens once; else the first block."""
+    ss = st.session_state
     names = session.names
-    if not names:
+    if ev.error_block in names and ss.get("builder_error_opened") != session.spec.key():
+        ss["builder_error_opened"] = session.spec.key()
+        ss["builder_selected"] = ev.error_block
+    selected = ss.get("builder_selected")
+    if selected not in names:
+        selected = names[0] if names else None
+    ss["builder_selected"] = selected
+    return selected
+
+
+def _on_pick() -> None:
+    st.session_state["builder_selected"] = st.session_state["builder_pick"]
+
+
+def _block_editor(session: EditSession, ev: Any, name: str | None) -> None:
+    names = session.names
+    if name is None:
         st.info("Drag a block from the palette into your model, or open a zoo architecture.")
         return
-    selected = st.session_state.get("builder_selected")
-    default = (names.index(ev.error_block) if ev.error_block in names
-               else names.index(selected) if selected in names else 0)
-    name = st.selectbox("Edit block", names, index=default,
-                        format_func=lambda n: item_text(session.spec.blocks[names.index(n)]))
-    st.session_state["builder_selected"] = name
+    st.session_state["builder_pick"] = name
+    st.selectbox("Edit block", names, key="builder_pick", on_change=_on_pick,
+                 format_func=lambda n: item_text(session.spec.blocks[names.index(n)]))
     i = names.index(name)
     block = session.spec.blocks[i]
     bt = BLOCKS.get(block.type)
@@ -152,34 +208,19 @@ def _block_editor(session: EditSession, ev: Any) -> None:
     row = ev.blocks[i] if i < len(ev.blocks) else None
     if row is not None and row.error:
         st.error(row.error)
+    edit_error = st.session_state.pop("builder_edit_error", None)
+    if edit_error:
+        st.error(edit_error)
     with st.form(f"params_{name}_{st.session_state['builder_nonce']}"):
-        values = {}
         cols = st.columns(2)
         current = {**bt.defaults(), **block.params}
-        try:
-            for k, p in enumerate(bt.params):
-                with cols[k % 2]:
-                    values[p.name] = _param_widget(p, current.get(p.name), f"p_{name}_{p.name}")
-        except (ValueError, json.JSONDecodeError) as e:
-            st.error(f"**block '{name}'**: could not read a value ({e})")
-            values = None
-        applied = st.form_submit_button("Apply", type="primary")
-    if applied and values is not None:
-        changes = {k: v for k, v in values.items() if v != current.get(k)}
-        try:
-            _apply(session.update_params(i, **changes) if changes else session)
-        except SpecError as e:
-            st.error(f"**{e.where}**: {e.rule}")
-            return
-        st.rerun()
+        for k, p in enumerate(bt.params):
+            with cols[k % 2]:
+                _param_widget(p, current.get(p.name), f"p_{name}_{p.name}")
+        st.form_submit_button("Apply", type="primary", on_click=_on_apply, args=(i, name))
     c = st.columns(2)
-    if c[0].button("Duplicate", width="stretch"):
-        _apply(session.duplicate_block(i))
-        st.session_state["builder_selected"] = st.session_state["builder"].names[i + 1]
-        st.rerun()
-    if c[1].button("Delete", width="stretch"):
-        _apply(session.delete_block(i))
-        st.rerun()
+    c[0].button("Duplicate", width="stretch", on_click=_on_duplicate, args=(i,))
+    c[1].button("Delete", width="stretch", on_click=_on_delete, args=(i,))
 
 
 def _totals(ev: Any, batch: int) -> None:
@@ -199,14 +240,12 @@ def _totals(ev: Any, batch: int) -> None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _graph_dot(spec_json: str, level: str) -> str:
     """DOT of the (last valid) spec at block or layer level, cached by the spec's JSON."""
-    from playground.analysis import analyze_spec
     spec = ArchSpec.from_json(spec_json)
-    return to_dot(spec_graph(spec, level, analyze_spec(spec), build_cached(spec)))
+    return to_dot(spec_graph(spec, level, analyze_spec(spec), analysis_model(spec)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _layer_rows(spec_json: str) -> list[dict]:
-    from playground.analysis import analyze_spec
     spec = ArchSpec.from_json(spec_json)
     return layer_rows(analyze_spec(spec), spec.name)
 
@@ -219,29 +258,36 @@ def _figure(spec_json: str, title: str):
 
 
 def _views(spec: ArchSpec | None) -> None:
-    """Graph, per-layer charts, export and conventions of the last valid model."""
+    """Graph, per-layer charts, export and conventions of the last valid model. Only the open
+    tab is computed (a new spec's chart is not built while the graph is on screen)."""
     if spec is None or not spec.blocks:
         return
     spec_json = spec.to_json()
-    t_graph, t_charts, t_export, t_conv = st.tabs(["Graph", "Charts", "Export", "Conventions"])
-    with t_graph:
-        level = st.radio("Graph level", ["block", "layer"], horizontal=True,
-                         help="block: composite blocks collapsed; layer: every Keras layer")
-        with st.container(height=620):
-            st.graphviz_chart(_graph_dot(spec_json, level), width="content")
-    with t_charts:
-        titles = [title for _, title, _, _ in METRICS]
-        metric = st.segmented_control("Chart", titles, default=titles[0], key="builder_chart")
-        st.plotly_chart(_figure(spec_json, metric or titles[0]), width="stretch")
-    with t_export:
-        cols = st.columns(5)
-        for col, fmt, label in zip(cols, ("keras-code", "keras", "onnx", "dot", "svg"),
-                                   ("Keras code", ".keras model", "ONNX", "DOT graph", "SVG graph")):
-            col.download_button(label, data=lambda f=fmt: export_bytes(spec, f),
-                                file_name=f"{spec.name}{EXTENSIONS[fmt]}", mime=MIME_TYPES[fmt],
-                                width="stretch", on_click="ignore")
-    with t_conv:
-        st.markdown(CONVENTIONS)
+    t_graph, t_charts, t_export, t_conv = st.tabs(["Graph", "Charts", "Export", "Conventions"],
+                                                  key="builder_view", on_change="rerun")
+    if t_graph.open:
+        with t_graph:
+            level = st.radio("Graph level", ["block", "layer"], horizontal=True,
+                             help="block: composite blocks collapsed; layer: every Keras layer")
+            with st.container(height=620):
+                st.graphviz_chart(_graph_dot(spec_json, level), width="content")
+    if t_charts.open:
+        with t_charts:
+            titles = [title for _, title, _, _ in METRICS]
+            metric = st.segmented_control("Chart", titles, default=titles[0], key="builder_chart")
+            st.plotly_chart(_figure(spec_json, metric or titles[0]), width="stretch")
+    if t_export.open:
+        with t_export:
+            cols = st.columns(5)
+            for col, fmt, label in zip(cols, ("keras-code", "keras", "onnx", "dot", "svg"),
+                                       ("Keras code", ".keras model", "ONNX", "DOT graph",
+                                        "SVG graph")):
+                col.download_button(label, data=lambda f=fmt: export_bytes(spec, f),
+                                    file_name=f"{spec.name}{EXTENSIONS[fmt]}",
+                                    mime=MIME_TYPES[fmt], width="stretch", on_click="ignore")
+    if t_conv.open:
+        with t_conv:
+            st.markdown(CONVENTIONS)
 
 
 def page() -> None:
@@ -263,14 +309,10 @@ def page() -> None:
         batch = int(st.number_input("Batch", 1, 4096, 32))
     with top[3]:
         st.write("")
-        if st.button("Undo", disabled=not session.can_undo, width="stretch"):
-            _apply(session.undo())
-            st.rerun()
+        st.button("Undo", disabled=not session.can_undo, width="stretch", on_click=_on_undo)
     with top[4]:
         st.write("")
-        if st.button("Redo", disabled=not session.can_redo, width="stretch"):
-            _apply(session.redo())
-            st.rerun()
+        st.button("Redo", disabled=not session.can_redo, width="stretch", on_click=_on_redo)
     if pick != ss.get("builder_last_pick", "(empty)"):
         ss["builder_last_pick"] = pick
         if pick != "(empty)" and not ZOO.get(pick).is_spec:
@@ -303,9 +345,10 @@ def page() -> None:
     _totals(ev, batch)
     if ss.get("builder_delta"):
         st.info(ss["builder_delta"], icon=":material/difference:")
+    selected = _selection(ev.session, ev)
     left, right = st.columns([3, 2], gap="large")
     with left:
-        _drag_area(ev.session)
+        _board(ev.session, ev, selected)
     with right:
         rows = [{"block": r.name, "type": r.label,
                  "output": "x".join(map(str, r.output_shape or ())),
@@ -314,7 +357,7 @@ def page() -> None:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                          column_config={"params": st.column_config.NumberColumn(format="localized"),
                                         "MACs": st.column_config.NumberColumn(format="localized")})
-        _block_editor(ev.session, ev)
+        _block_editor(ev.session, ev, selected)
         heads = ["(none)"] + [i.type for i in palette().get("head", [])]
         cur = ev.session.spec.head.type if ev.session.spec.head else "(none)"
         head = st.selectbox("Head", heads, index=heads.index(cur) if cur in heads else 0)

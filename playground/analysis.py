@@ -3,6 +3,11 @@
 Reports are memoised by the spec's content hash (an edit that changes nothing is served from
 memory in well under a millisecond). The zoo's headline figures are shipped precomputed
 (:mod:`playground.zoo.summaries`).
+
+Two kinds of built model: :func:`analysis_model` (shapes only, no weight values: what the cost
+model and the graph views read; about twice as fast to build, and cheap to keep) and
+:func:`build_cached` / :func:`model_for` (initialised weights: anything that may run, save or
+export the model).
 """
 from __future__ import annotations
 
@@ -41,13 +46,26 @@ class LRU:
 
 
 _MODELS = LRU(8)
+# few: a spec's report is cached on its own, the model only serves the graph views of the spec
+# just analysed; every model kept alive lengthens each full garbage collection (Streamlit runs
+# one after every script run)
+_SHAPE_MODELS = LRU(2)
 _REPORTS = LRU(256)
 
 
 def build_cached(spec: ArchSpec) -> Any:
-    """The Keras model for ``spec``, built once per distinct spec (small LRU)."""
+    """The Keras model for ``spec`` with initialised weights, built once per distinct spec
+    (small LRU)."""
     from playground.build import build
     return _MODELS.get_or_make(spec.key(), lambda: build(spec))
+
+
+def analysis_model(spec: ArchSpec) -> Any:
+    """The shapes-only model of ``spec`` (:func:`playground.build.build_shapes`): layers, output
+    and weight shapes, parameter counts, no weight values. For analysis and graphs, never for
+    export or training (reading a weight raises)."""
+    from playground.build import build_shapes
+    return _SHAPE_MODELS.get_or_make(spec.key(), lambda: build_shapes(spec))
 
 
 def _at_batch(key: Hashable, batch: int, optimizer: str, make: Callable[[], Any]) -> CostReport:
@@ -60,7 +78,7 @@ def _at_batch(key: Hashable, batch: int, optimizer: str, make: Callable[[], Any]
 
 def analyze_spec(spec: ArchSpec, batch: int = 1, optimizer: str = "adam") -> CostReport:
     """Cost report of ``spec`` (memoised on the spec's content hash, batch and optimizer)."""
-    return _at_batch(spec.key(), batch, optimizer, lambda: build_cached(spec))
+    return _at_batch(spec.key(), batch, optimizer, lambda: analysis_model(spec))
 
 
 def _target_key(target: Any) -> Hashable:
@@ -81,6 +99,8 @@ def model_for(target: Any) -> Any:
 
 def analyze_target(target: Any, batch: int = 1, optimizer: str = "adam") -> CostReport:
     """Cost report of a :class:`playground.targets.Target` (spec, zoo entry or .keras file)."""
+    if target.spec is not None:
+        return analyze_spec(target.spec, batch, optimizer)
     return _at_batch(_target_key(target), batch, optimizer, lambda: model_for(target))
 
 

@@ -331,6 +331,41 @@ class EditSession:
                        last_label=label)
 
 
+# --- gestures of the drag-and-drop board -----------------------------------------------------
+GESTURES = ("select", "add", "move", "delete")
+
+
+def apply_gesture(session: EditSession, event: Mapping[str, Any]) -> tuple[EditSession, str | None]:
+    """Apply one gesture of the builder's block board and say which block to open.
+
+    ``{"kind": "select", "block": name}`` opens a block (the session is unchanged);
+    ``{"kind": "add", "type": t, "index": i}`` inserts a block of type ``t`` at ``i`` and opens
+    it; ``{"kind": "move", "block": name, "index": i}`` moves the block to position ``i``;
+    ``{"kind": "delete", "block": name}`` removes it. Returns ``(session, block to open or
+    None)``; a malformed gesture or an unknown block raises SpecError."""
+    if not isinstance(event, Mapping) or event.get("kind") not in GESTURES:
+        raise SpecError("edit", f"unknown gesture {event!r}; gestures: {', '.join(GESTURES)}")
+    kind = event["kind"]
+    if kind == "select":
+        name = event.get("block")
+        session.index_of(name)  # raises for a block that is not (or no longer) there
+        return session, name
+    if kind == "add":
+        index = event.get("index")
+        new = session.add_block(event.get("type"), index=index)
+        if len(new.names) == len(session.names):  # a head type sets the head
+            return new, None
+        pos = len(session.names) if index is None else session._index(index, allow_end=True)
+        return new, new.names[pos]
+    i = session.index_of(event.get("block"))
+    if kind == "delete":
+        return session.delete_block(i), None
+    index = event.get("index")
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise SpecError("edit", f"block index must be an integer, got {index!r}")
+    return session.move_block(i, min(max(index, 0), len(session.names) - 1)), event["block"]
+
+
 # --- evaluation -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BlockRow:

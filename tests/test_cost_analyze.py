@@ -433,3 +433,55 @@ def test_at_batch_equals_analysing_at_that_batch():
     assert eight.training_memory["weights"] == one.training_memory["weights"]
     with pytest.raises(ValueError):
         one.at_batch(0)
+
+
+# --- shapes-only builds (what the builder and analyze_spec use) ---------------------------------
+SHAPE_SPECS = ["resnet20-cifar", "googlenet", "mobilenetv2", "densenet121", "resnext50-32x4d",
+               "xception", "imdb-conv1d"]
+
+
+@pytest.mark.parametrize("name", SHAPE_SPECS)
+def test_shapes_only_build_gives_the_same_report_as_a_real_build(name):
+    from playground.build import build, build_shapes
+    from playground.zoo import ZOO
+    spec = ZOO.get(name).spec()
+    real, shapes = build(spec), build_shapes(spec)
+    assert shapes.shape_only and not getattr(real, "shape_only", False)
+    assert shapes.count_params() == real.count_params()
+    assert analyze(shapes).to_dict() == analyze(real).to_dict()
+
+
+def test_shapes_only_model_refuses_to_hand_out_weights():
+    import numpy as np
+    from keras.src.backend.common import global_state
+
+    from playground.build import ShapeOnlyModelError, build_shapes
+    from playground.export import export_bytes
+    from playground.zoo import ZOO
+    model = build_shapes(ZOO.get("resnet20-cifar").spec())
+    # nothing left registered for Keras' deferred initialisation (a later scope exit would
+    # otherwise allocate these weights)
+    assert not global_state.get_global_attribute("uninitialized_variables", None)
+    with keras.StatelessScope():
+        pass
+    assert all(getattr(v, "_value", None) is None for v in model.weights)
+    with pytest.raises(ShapeOnlyModelError, match="analysis only"):
+        model.weights[0].numpy()
+    with pytest.raises(ShapeOnlyModelError):
+        model.get_weights()
+    with pytest.raises(Exception, match="analysis only"):
+        model.predict(np.zeros((1, 32, 32, 3)), verbose=0)
+    with pytest.raises(Exception, match="analysis only"):  # never a file of random numbers
+        export_bytes(model, "keras")
+
+
+def test_analyze_spec_uses_a_shapes_only_model_and_build_cached_a_real_one():
+    from playground.analysis import analysis_model, analyze_spec, build_cached
+    from playground.zoo import ZOO
+    spec = ZOO.get("plain20-cifar").spec()
+    assert analysis_model(spec).shape_only
+    assert analysis_model(spec) is analysis_model(spec)  # cached by spec
+    real = build_cached(spec)
+    assert not getattr(real, "shape_only", False)
+    assert real.weights[0].numpy().shape == tuple(real.weights[0].shape)
+    assert analyze_spec(spec).params == real.count_params()

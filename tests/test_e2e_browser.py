@@ -135,27 +135,37 @@ def _no_traceback(page) -> None:
     assert "Traceback" not in page.locator("body").inner_text()
 
 
+def _board(page):
+    """The builder's palette + model list (a custom component in its own iframe)."""
+    return page.frame_locator("iframe[title*='block_board']").first
+
+
+def _drag(page, src, x: float, y: float) -> None:
+    """Press on `src`, move in small steps to (x, y) in page coordinates, release."""
+    sb = src.bounding_box()
+    x0, y0 = sb["x"] + sb["width"] / 2, sb["y"] + sb["height"] / 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(x0 + (x - x0) * i / 20, y0 + (y - y0) * i / 20, steps=2)
+        time.sleep(0.03)
+    page.mouse.up()
+
+
 def test_builder_drag_conv_into_model_updates_cost_table_and_graph(page):
     _open(page)
     expect(page.get_by_role("heading", name="Builder")).to_be_visible()
     expect(_metric(page, "Parameters")).to_have_text("0")
     expect(_metric(page, "MACs")).to_have_text("0")
-    frame = page.frame_locator("iframe").first
-    src = frame.get_by_text("+ Conv", exact=True).first
-    dst = frame.locator(".sortable-container").last.locator(".sortable-container-body")
+    frame = _board(page)
+    src = frame.locator(".chip").get_by_text("Conv", exact=True).first
+    dst = frame.locator("#model")
     expect(src).to_be_visible(timeout=T)
-    expect(frame.locator(".sortable-container").last).to_contain_text("Your model")
+    expect(frame.locator(".model")).to_contain_text("Your model")
     _shot(page, "1a_builder_empty")
 
-    sb, db = src.bounding_box(), dst.bounding_box()
-    page.mouse.move(sb["x"] + sb["width"] / 2, sb["y"] + sb["height"] / 2)
-    page.mouse.down()
-    tx, ty = db["x"] + 60, db["y"] + db["height"] - 10
-    for i in range(1, 21):
-        page.mouse.move(sb["x"] + (tx - sb["x"]) * i / 20, sb["y"] + (ty - sb["y"]) * i / 20,
-                        steps=2)
-        time.sleep(0.03)
-    page.mouse.up()
+    db = dst.bounding_box()
+    _drag(page, src, db["x"] + 60, db["y"] + db["height"] - 10)
 
     expect(_metric(page, "Parameters")).not_to_have_text("0", timeout=T)
     expect(_metric(page, "MACs")).not_to_have_text("0", timeout=T)
@@ -163,7 +173,8 @@ def test_builder_drag_conv_into_model_updates_cost_table_and_graph(page):
     # the block table (a glide data grid: its cells are mirrored in an accessible table)
     expect(page.get_by_test_id("stDataFrame").get_by_text("conv_1", exact=True).first
            ).to_be_attached(timeout=T)
-    expect(frame.locator(".sortable-container").last).to_contain_text("conv_1")
+    expect(frame.locator(".block")).to_have_count(1, timeout=T)
+    expect(frame.locator(".block").first).to_contain_text("conv_1")
     _shot(page, "1b_builder_conv_added")
 
     page.get_by_role("tab", name="Graph").click()
@@ -171,6 +182,38 @@ def test_builder_drag_conv_into_model_updates_cost_table_and_graph(page):
     expect(svg.first).to_be_visible(timeout=T)
     expect(svg.locator("text", has_text="conv_1").first).to_be_visible(timeout=T)
     _shot(page, "1c_builder_graph", svg.first)
+    page.get_by_role("tab", name="Charts").click()  # computed when opened
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=T)
+    _no_traceback(page)
+
+
+def test_builder_click_block_opens_its_parameters_and_drag_reorders(page):
+    _open(page)
+    frame = _board(page)
+    editor = page.get_by_test_id("stSelectbox").filter(has_text="Edit block")
+    # a click on a palette block appends it; the new block's parameters open
+    for label, name in (("Conv", "conv_1"), ("Max pooling", "max_pool_1"), ("Dropout", "dropout_1")):
+        frame.locator(".chip").get_by_text(label, exact=True).first.click()
+        expect(frame.locator(".block", has_text=name)).to_have_count(1, timeout=T)
+        expect(editor.get_by_role("combobox")).to_have_value(f"{name} ({label})", timeout=T)
+        _idle(page)
+    # a click on a model block opens its parameters (and marks it in the list)
+    frame.locator(".block", has_text="conv_1").click()
+    expect(editor.get_by_role("combobox")).to_have_value("conv_1 (Conv)", timeout=T)
+    expect(page.get_by_test_id("stNumberInput").filter(has_text="filters")).to_be_visible()
+    expect(frame.locator(".block.selected")).to_contain_text("conv_1")
+    _idle(page)
+    _shot(page, "1d_builder_block_clicked", frame.locator("#model"))
+    # drag the last block to the top: the model's order follows
+    rows = frame.locator(".block")
+    top = rows.nth(0).bounding_box()
+    _drag(page, rows.nth(2), top["x"] + 40, top["y"] + 3)
+    expect(rows.nth(0)).to_contain_text("dropout_1", timeout=T)
+    expect(page.get_by_test_id("stDataFrame").get_by_text("dropout_1", exact=True).first
+           ).to_be_attached(timeout=T)
+    _idle(page)
+    expect(frame.locator(".block .label")).to_have_text(
+        ["dropout_1 (Dropout)", "conv_1 (Conv)", "max_pool_1 (Max pooling)"], timeout=T)
     _no_traceback(page)
 
 

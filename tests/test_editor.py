@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground.blocks.base import BLOCKS, CATEGORIES
-from playground.editor import (HISTORY_LIMIT, EditSession, delta, evaluate, item_text, palette,
-                               spec_from_query, spec_to_query)
+from playground.editor import (HISTORY_LIMIT, EditSession, apply_gesture, delta, evaluate,
+                               item_text, palette, spec_from_query, spec_to_query)
 from playground.errors import SpecError
 from playground.spec import ArchSpec, BlockSpec
 
@@ -326,3 +326,46 @@ def test_random_edit_sequences(ops):
     assert s.spec == start.spec
     for state, text in history:  # earlier states were never mutated
         assert state.spec.to_json() == text
+
+
+# --- gestures of the drag-and-drop board ----------------------------------------------------
+def test_gesture_select_opens_the_block_and_changes_nothing():
+    s = tiny([conv(), BlockSpec("max_pool")])
+    new, opened = apply_gesture(s, {"kind": "select", "block": "max_pool_2", "id": "x"})
+    assert new is s and opened == "max_pool_2"
+
+
+def test_gesture_add_inserts_at_the_drop_position_and_opens_the_new_block():
+    s = tiny([conv(), BlockSpec("max_pool")])
+    new, opened = apply_gesture(s, {"kind": "add", "type": "dropout", "index": 1})
+    assert new.names == ["conv_1", "dropout_1", "max_pool_2"] and opened == "dropout_1"
+    end, opened = apply_gesture(s, {"kind": "add", "type": "conv", "index": 2})
+    assert end.names[-1] == opened == "conv_2"
+    assert new.undo().spec == s.spec
+
+
+def test_gesture_move_puts_the_block_at_its_new_position():
+    s = tiny([conv(), BlockSpec("max_pool"), BlockSpec("dropout")])
+    new, opened = apply_gesture(s, {"kind": "move", "block": "dropout_3", "index": 0})
+    assert new.names == ["dropout_3", "conv_1", "max_pool_2"] and opened == "dropout_3"
+    same, _ = apply_gesture(s, {"kind": "move", "block": "conv_1", "index": 0})
+    assert same is s
+    last, _ = apply_gesture(s, {"kind": "move", "block": "conv_1", "index": 99})  # clamped
+    assert last.names[-1] == "conv_1"
+
+
+def test_gesture_delete_removes_the_block():
+    s = tiny([conv(), BlockSpec("max_pool")])
+    new, opened = apply_gesture(s, {"kind": "delete", "block": "conv_1"})
+    assert new.names == ["max_pool_2"] and opened is None
+    assert new.last_label.startswith("-")
+
+
+@pytest.mark.parametrize("event", [
+    None, "select", {}, {"kind": "jump"}, {"kind": "select", "block": "nope"},
+    {"kind": "delete", "block": None}, {"kind": "add", "type": "no_such_block", "index": 0},
+    {"kind": "add", "type": "conv", "index": 7}, {"kind": "move", "block": "conv_1", "index": "0"},
+])
+def test_malformed_gestures_raise_spec_errors(event):
+    with pytest.raises(SpecError):
+        apply_gesture(tiny([conv()]), event)

@@ -60,10 +60,15 @@ def test_graph_and_charts_follow_the_model():
     at.run()
     dot = at.get("graphviz_chart")[0].proto.spec
     assert '"conv_1"' in dot and "346.8M MACs" in dot
-    assert len(at.get("plotly_chart")) == 1  # the chosen per-layer chart only
+    assert len(at.get("plotly_chart")) == 0  # only the open tab (Graph) is computed
     [r for r in at.radio if r.label == "Graph level"][0].set_value("layer").run()
     dot = at.get("graphviz_chart")[0].proto.spec
     assert '"conv_1.conv"' in dot
+    at.session_state["builder_view"] = "Charts"  # what a click on the "Charts" tab does
+    at.run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1  # the chosen per-layer chart only
+    assert len(at.get("graphviz_chart")) == 0
 
 
 def test_duplicate_adds_a_copy_opens_it_and_undo_removes_it():
@@ -89,3 +94,23 @@ def test_open_in_builder_is_an_undoable_load():
     assert _metric(at, "MACs").help.startswith(f"{346_816_512 // 4:,}")
     [b for b in at.button if b.label == "Undo"][0].click().run()
     assert _metric(at, "MACs").help.startswith("346,816,512")
+
+
+def _board_args(at):
+    import json
+    return json.loads(at.get("component_instance")[0].proto.json_args)
+
+
+def test_block_board_lists_the_blocks_and_marks_the_open_one():
+    at = AppTest.from_file("../pages/build.py", default_timeout=120)
+    at.query_params["spec"] = spec_to_query(BOTTLENECK.with_input((28, 28, 192)))
+    at.run()
+    [b for b in at.button if b.label == "Duplicate"][0].click().run()
+    args = _board_args(at)
+    assert [b["name"] for b in args["blocks"]] == ["conv_1", "conv_2"]
+    assert args["blocks"][0]["shape"] == "28x28x192"
+    assert args["selected"] == "conv_2"  # the copy is open, in the list and in the editor
+    [s for s in at.selectbox if s.label == "Edit block"][0].set_value("conv_1").run()
+    assert not at.exception
+    assert _board_args(at)["selected"] == "conv_1"
+    assert at.number_input(key="p_conv_1_filters").value == 192

@@ -1,0 +1,56 @@
+"""Custom Streamlit components of the playground: static HTML + plain JavaScript speaking the
+Streamlit component protocol (``streamlit.components.v1.declare_component(path=...)``), so there
+is no frontend build step.
+
+:func:`block_board` is the builder's palette and model list in one frame (a drag must stay in
+one document to cross from the palette into the model): drag a palette block into the model or
+click it to append it, drag model blocks to reorder them or out of the list to delete them,
+click a block to open its parameters. It returns the last gesture as an event dict.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+FRONTEND = Path(__file__).resolve().parent / "block_board"
+EVENT_KINDS = ("select", "add", "move", "delete")  # = playground.editor.GESTURES
+
+_component: Callable[..., Any] | None = None
+
+
+def _func() -> Callable[..., Any]:
+    global _component
+    if _component is None:
+        import streamlit.components.v1 as components
+        _component = components.declare_component("block_board", path=str(FRONTEND))
+    return _component
+
+
+def block_board(groups: Sequence[Mapping[str, Any]], blocks: Sequence[Mapping[str, Any]], *,
+                selected: str | None, header: str, key: str, hint: str = "",
+                empty_text: str = "Drop blocks here",
+                on_change: Callable[[], Any] | None = None) -> dict | None:
+    """Render the board; the value is the last gesture (None before the first).
+
+    ``groups``: ``[{"header": "Convolution", "items": [{"type", "label", "help"}]}]``, the
+    palette. ``blocks``: ``[{"name", "label", "shape", "error", "title"}]``, the model in order.
+    Events: ``{"kind": "select", "block"}``, ``{"kind": "add", "type", "index"}``,
+    ``{"kind": "move", "block", "index"}`` (the block's new position) and
+    ``{"kind": "delete", "block"}``, each with a unique ``"id"``. With ``on_change`` (called
+    with no arguments) the event is in ``st.session_state[key]`` when the callback runs, before
+    the page does. See :func:`playground.editor.apply_gesture`.
+    """
+    return _func()(groups=[dict(g) for g in groups], blocks=[dict(b) for b in blocks],
+                   selected=selected, header=header, hint=hint, empty_text=empty_text,
+                   key=key, default=None, on_change=on_change)
+
+
+def parse_event(value: Any) -> dict | None:
+    """``value`` as a board event (a dict with a known ``kind`` and a string ``id``), else None;
+    never raises. The rest is checked where the event is applied
+    (:func:`playground.editor.apply_gesture`)."""
+    if not isinstance(value, Mapping) or value.get("kind") not in EVENT_KINDS:
+        return None
+    if not isinstance(value.get("id"), str) or not value["id"]:
+        return None
+    return dict(value)
