@@ -1,4 +1,4 @@
-"""Command line: ``python -m playground {zoo,cost,export,graph,train,runs}`` (also the ``playground`` script).
+"""Command line: ``python -m playground {zoo,cost,export,graph,train,finetune,runs}`` (also the ``playground`` script).
 
 Bad input never shows a traceback: the error is printed on one line to stderr and the exit code
 is 2.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, Sequence
 
@@ -125,11 +126,11 @@ def train_config(args: argparse.Namespace) -> Any:
         backend=args.backend, device=args.device, name=args.name or "").validate()
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace, config: Any = None) -> int:
     from playground.store import RunStore
     from playground.train.job import execute
     from playground.train.worker import create
-    config = train_config(args)
+    config = config or train_config(args)
     store = RunStore()
     run_id = create(config, store)
     if not args.json:
@@ -145,11 +146,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         for key in ("status", "epochs_done", "loss", "accuracy", "val_loss", "val_accuracy",
                     "best_val_accuracy", "images_per_s", "train_seconds", "first_step_seconds",
-                    "params", "macs", "stop_reason"):
+                    "params", "macs", "backbone", "stop_reason"):
+            if key not in result:
+                continue
             value = result.get(key)
             shown = f"{value:.4f}" if isinstance(value, float) else value
             print(f"{key:<18} {shown}")
     return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """Transfer learning in the foreground: the same job body as the page's worker."""
+    from playground.transfer.recipe import transfer_config
+    config = transfer_config(
+        args.images, backbone=args.backbone, weights=args.weights, epochs=args.epochs,
+        fine_tune_layers=args.fine_tune_layers, fine_tune_epochs=args.fine_tune_epochs,
+        image_size=args.image_size, batch_size=args.batch, learning_rate=args.lr,
+        aug_copies=args.aug_copies, flip=not args.no_flip, seed=args.seed,
+        val_split=args.val_split, name=args.name or "",
+        backend=os.environ.get("KERAS_BACKEND", "tensorflow")).validate()
+    args.backend = config.backend
+    return cmd_train(args, config)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -249,6 +266,28 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="run name on the leaderboard")
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_train)
+
+    f = sub.add_parser("finetune", help="transfer learning: a pretrained backbone + new head on "
+                       "your images (one folder per class), optionally fine-tuned")
+    f.add_argument("--images", required=True, help="folder or .zip with one folder per class")
+    f.add_argument("--backbone", default="MobileNetV2",
+                   help="a Keras Applications name (MobileNetV2, ResNet50, ...) or run:<run id>")
+    f.add_argument("--weights", default="imagenet", help="imagenet, none, or a weights file")
+    f.add_argument("--epochs", type=int, default=10, help="head epochs (frozen backbone)")
+    f.add_argument("--fine-tune-layers", type=int, default=0,
+                   help="then unfreeze the top K layers (batch norm stays frozen)")
+    f.add_argument("--fine-tune-epochs", type=int, default=3)
+    f.add_argument("--image-size", type=int, help="input side (default: the backbone's)")
+    f.add_argument("--batch", type=int, default=32)
+    f.add_argument("--lr", type=float, help="head learning rate (default 1e-3)")
+    f.add_argument("--aug-copies", type=int, default=1,
+                   help="augmented variants of each image in the feature cache")
+    f.add_argument("--no-flip", action="store_true", help="no random flips")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--val-split", type=float, default=0.2)
+    f.add_argument("--name", help="run name on the leaderboard")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=cmd_finetune)
 
     r = sub.add_parser("runs", help="the leaderboard: every run in the store")
     out = r.add_mutually_exclusive_group()

@@ -73,7 +73,7 @@ def test_bad_options_are_spec_errors(name, opts, rule):
 
 
 def test_registry_lists_offline_and_download_sets():
-    assert [n for n in DATASETS.list() if DATASETS.get(n).offline] == ["shapes", "digits", "synthetic", "folder", "csv"]
+    assert [n for n in DATASETS.list() if DATASETS.get(n).offline] == ["shapes", "digits", "synthetic", "folder", "csv", "upload"]
     assert {"mnist", "fashion_mnist", "cifar10", "cifar100"} <= set(DATASETS.list())
 
 

@@ -83,6 +83,6 @@ def load(name: str, **options: Any) -> Dataset:
 
 
 from playground.data import builtin  # noqa: E402,F401  (registration)
-from playground.data import files  # noqa: E402,F401  (registration)
+from playground.data import files, saved  # noqa: E402,F401  (registration)
 
 __all__ = ["Dataset", "DatasetInfo", "DATASETS", "load", "split"]

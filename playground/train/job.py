@@ -82,6 +82,20 @@ def build_core(config: TrainConfig, dataset: Any) -> tuple[Any, Any]:
     return None, target.entry.build(dataset.input_shape, dataset.num_classes)
 
 
+def augmentation_layers(config: TrainConfig) -> list[Any]:
+    """The run's image augmentation as Keras preprocessing layers (active in training only)."""
+    from keras import layers
+    out = []
+    if config.flip:
+        out.append(layers.RandomFlip("horizontal", seed=config.seed, name="aug_flip"))
+    if config.translate > 0:
+        out.append(layers.RandomTranslation(config.translate, config.translate, seed=config.seed,
+                                            name="aug_translate"))
+    if config.rotate > 0:
+        out.append(layers.RandomRotation(config.rotate, seed=config.seed, name="aug_rotate"))
+    return out
+
+
 def wrap(core: Any, dataset: Any, config: TrainConfig) -> Any:
     """Input scaling (uint8 -> [0, 1], or feature standardisation for tabular rows) and
     augmentation as Keras layers in front of the architecture; a float32 output under mixed
@@ -99,13 +113,8 @@ def wrap(core: Any, dataset: Any, config: TrainConfig) -> Any:
         x = layers.Normalization(axis=tuple(range(1, x_train.ndim)), mean=mean, variance=var,
                                  name="standardize")(inp)
     if len(dataset.input_shape) == 3:
-        if config.flip:
-            x = layers.RandomFlip("horizontal", seed=config.seed, name="aug_flip")(x)
-        if config.translate > 0:
-            x = layers.RandomTranslation(config.translate, config.translate, seed=config.seed,
-                                         name="aug_translate")(x)
-        if config.rotate > 0:
-            x = layers.RandomRotation(config.rotate, seed=config.seed, name="aug_rotate")(x)
+        for layer in augmentation_layers(config):
+            x = layer(x)
     out = core(x)
     if isinstance(out, (list, tuple)):
         out = out[0]
@@ -199,14 +208,19 @@ def _make_callback_class() -> type:
         nothing measurable."""
 
         def __init__(self, store: RunStore | None, run_id: str | None, config: TrainConfig,
-                     n_train: int, cancel_flag: list[bool], t_job: float | None = None):
+                     n_train: int, cancel_flag: list[bool], t_job: float | None = None,
+                     epoch_offset: int = 0, total_epochs: int | None = None,
+                     phase: str = "train", best: float = -1.0, seconds_offset: float = 0.0):
             super().__init__()
+            self.seconds_offset = seconds_offset  # training seconds of earlier phases
+            self.epoch_offset, self.phase = epoch_offset, phase
+            self.total_epochs = total_epochs or config.epochs
             self.t_job = t_job or time.perf_counter()  # when the job started (data, build...)
             self.first_step_s: float | None = None
             self.store, self.run_id, self.config = store, run_id, config
             self.n_train, self.cancel_flag = n_train, cancel_flag
             self.steps = steps_per_epoch(n_train, config.batch_size)
-            self.best = -1.0
+            self.best = best
             self.history: list[dict[str, float]] = []
             self.t_start = self.t_epoch = self.t_train_end = 0.0
             self.next_progress = self.next_batch_metric = 0.0
@@ -271,7 +285,7 @@ def _make_callback_class() -> type:
             if now >= self.next_batch_metric and self.store is not None and loss is not None:
                 self.next_batch_metric = now + BATCH_METRIC_EVERY_S
                 self._write(self.store.log_metrics, self.run_id, {"batch_loss": loss},
-                            self.epoch * self.steps + self.step)
+                            (self.epoch_offset + self.epoch) * self.steps + self.step)
 
         def _running_metrics(self) -> dict[str, float]:
             """The epoch's running training metrics so far (loss, accuracy)."""
@@ -309,18 +323,19 @@ def _make_callback_class() -> type:
             if "val_accuracy" in row:
                 self.best = max(self.best, row["val_accuracy"])
                 row["best_val_accuracy"] = self.best
-            row["epochs_done"] = epoch + 1
-            if epoch == 0:  # job start -> first finished step (data, build, trace, compile)
+            row["epochs_done"] = self.epoch_offset + epoch + 1
+            if epoch == 0 and self.epoch_offset == 0:  # job start -> first finished step (data, build, trace, compile)
                 row["first_step_seconds"] = (self.first_step_s if self.first_step_s is not None
                                              else now - self.t_job)
-            row["train_seconds"] = now - self.t_start
+            row["train_seconds"] = self.seconds_offset + now - self.t_start
             self.history.append(row)
             loss = row.get("loss")
             if loss is None or not math.isfinite(loss):
                 self.failure = f"loss became {loss} in epoch {epoch + 1}"
                 self.model.stop_training = True
             if self.store is not None:
-                self._write(self.store.log_metrics, self.run_id, row, epoch + 1)
+                self._write(self.store.log_metrics, self.run_id, row,
+                            self.epoch_offset + epoch + 1)
             self._progress(now, loss, row.get("accuracy"), force_epoch_end=True)
 
         def _progress(self, now: float, loss: float | None, acc: float | None,
@@ -329,8 +344,9 @@ def _make_callback_class() -> type:
                 return
             c = self.config
             elapsed = now - self.t_start
-            done = self.epoch * self.steps + (self.steps if force_epoch_end else self.step)
-            total = c.epochs * self.steps
+            epoch = self.epoch_offset + self.epoch
+            done = epoch * self.steps + (self.steps if force_epoch_end else self.step)
+            total = self.total_epochs * self.steps
             rate = done / elapsed if elapsed > 0 and done else 0.0
             eta = (total - done) / rate if rate else None
             if c.time_budget_s:
@@ -341,7 +357,7 @@ def _make_callback_class() -> type:
             if force_epoch_end and self.history:
                 ips = self.history[-1]["images_per_s"]
             self._write(self.store.write_progress, self.run_id, {
-                "phase": "train", "epoch": self.epoch + 1, "epochs": c.epochs,
+                "phase": self.phase, "epoch": epoch + 1, "epochs": self.total_epochs,
                 "step": self.steps if force_epoch_end else self.step, "steps": self.steps,
                 "elapsed_s": elapsed, "eta_s": eta, "images_per_s": ips, "loss": loss,
                 "accuracy": acc, "time_budget_s": c.time_budget_s})
@@ -365,53 +381,52 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np
     return m
 
 
+def fit_arrays(model: Any, data: tuple[Any, Any, Any, Any], config: TrainConfig,
+               store: RunStore | None, run_id: str | None, cancel_flag: list[bool] | None,
+               epochs: int, t_job: float | None = None, extra_callbacks: list[Any] | None = None,
+               **reporter_options: Any) -> Any:
+    """``model.fit`` (already compiled) on (x, y, x_val, y_val) with the store reporter;
+    returns the reporter (its ``history`` rows, ``failure``, ``stop_reason``)."""
+    x, y, xv, yv = data
+    reporter = _make_callback_class()(store, run_id, config, len(x), cancel_flag or [False],
+                                      t_job, **reporter_options)
+    model.fit(x, y, validation_data=(xv, yv), batch_size=config.batch_size, epochs=epochs,
+              shuffle=True, callbacks=[reporter, *(extra_callbacks or [])], verbose=0)
+    return reporter
+
+
 def fit(prep: Prepared, config: TrainConfig, store: RunStore | None = None,
         run_id: str | None = None, cancel_flag: list[bool] | None = None,
         extra_callbacks: list[Any] | None = None, t_job: float | None = None) -> Any:
     """Compile and fit the prepared model; returns the reporting callback (its history)."""
     ds = prep.dataset
-    n = len(ds.x_train)
-    steps = steps_per_epoch(n, config.batch_size)
+    steps = steps_per_epoch(len(ds.x_train), config.batch_size)
     compile_model(prep.model, config, steps * config.epochs)
-    reporter = _make_callback_class()(store, run_id, config, n, cancel_flag or [False], t_job)
-    prep.model.fit(ds.x_train, targets(ds.y_train, ds.num_classes, config),
-                   validation_data=(ds.x_val, targets(ds.y_val, ds.num_classes, config)),
-                   batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
-                   callbacks=[reporter, *(extra_callbacks or [])], verbose=0)
-    return reporter
+    data = (ds.x_train, targets(ds.y_train, ds.num_classes, config), ds.x_val,
+            targets(ds.y_val, ds.num_classes, config))
+    return fit_arrays(prep.model, data, config, store, run_id, cancel_flag, config.epochs,
+                      t_job, extra_callbacks)
 
 
 def execute(config: TrainConfig, store: RunStore, run_id: str,
             cancel_flag: list[bool] | None = None) -> dict[str, Any]:
     """Run a job whose store entry exists; ends it FINISHED, FAILED or KILLED (never left
-    RUNNING) and returns the final summary. Exceptions are recorded, then re-raised."""
+    RUNNING) and returns the final summary. Exceptions are recorded, then re-raised.
+    ``config.kind`` picks the body: training from scratch, or transfer learning."""
     cancel_flag = cancel_flag if cancel_flag is not None else [False]
     t_job = time.perf_counter()
     store.mark_running(run_id)
     store.write_progress(run_id, {"phase": "preparing", "epoch": 0, "epochs": config.epochs})
     try:
-        import keras
-        prep = prepare(config)
-        device = device_name(config)
-        ds = prep.dataset
-        store.log_params(run_id, {
-            "backend": keras.backend.backend(), "device": device,
-            "cost.params": prep.cost["params"], "cost.macs": prep.cost["macs"],
-            "cost.flops": prep.cost["flops"], "data.train": len(ds.x_train),
-            "data.val": len(ds.x_val), "data.input_shape": "x".join(map(str, ds.input_shape)),
-            "data.classes": ds.num_classes, "keras_version": keras.__version__})
-        if prep.spec is not None:
-            store.log_text(run_id, prep.spec.to_json(), "spec.json")
-        store.write_progress(run_id, {"phase": "train", "epoch": 0, "epochs": config.epochs,
-                                      "step": 0, "steps": steps_per_epoch(len(ds.x_train),
-                                                                          config.batch_size)})
-        reporter = fit(prep, config, store, run_id, cancel_flag, t_job=t_job)
-        if reporter.failure:
-            raise RunFailed(reporter.failure)
-        summary = _finish_artifacts(prep, config, store, run_id, reporter)
-        status = "KILLED" if reporter.stop_reason == "cancelled" else "FINISHED"
-        store.write_progress(run_id, {"phase": "done", "epoch": len(reporter.history),
-                                      "epochs": config.epochs, "status": status})
+        if config.kind == "transfer":
+            from playground.transfer.recipe import run_transfer
+            summary, stop_reason, epochs_done = run_transfer(config, store, run_id, cancel_flag,
+                                                             t_job)
+        else:
+            summary, stop_reason, epochs_done = _train(config, store, run_id, cancel_flag, t_job)
+        status = "KILLED" if stop_reason == "cancelled" else "FINISHED"
+        store.write_progress(run_id, {"phase": "done", "epoch": epochs_done,
+                                      "epochs": epochs_done, "status": status})
         store.finish(run_id, status, "cancelled" if status == "KILLED" else None)
         return {**summary, "status": status, "run_id": run_id}
     except BaseException as e:  # noqa: BLE001  record every way a run can end, then re-raise
@@ -422,6 +437,38 @@ def execute(config: TrainConfig, store: RunStore, run_id: str,
             store.finish(run_id, status, message)
         finally:
             raise
+
+
+def log_run_facts(store: RunStore, run_id: str, config: TrainConfig, ds: Any,
+                  cost: dict[str, Any]) -> None:
+    """Backend, device, cost figures and data facts: the run's parameters known only now."""
+    import keras
+    store.log_params(run_id, {
+        "backend": keras.backend.backend(), "device": device_name(config),
+        "cost.params": cost["params"], "cost.macs": cost["macs"], "cost.flops": cost["flops"],
+        "data.train": len(ds.x_train), "data.val": len(ds.x_val),
+        "data.input_shape": "x".join(map(str, ds.input_shape)), "data.classes": ds.num_classes,
+        "keras_version": keras.__version__})
+
+
+def _train(config: TrainConfig, store: RunStore, run_id: str, cancel_flag: list[bool],
+           t_job: float) -> tuple[dict[str, Any], str, int]:
+    """Training from scratch: (summary, stop reason, epochs done)."""
+    prep = prepare(config)
+    ds = prep.dataset
+    log_run_facts(store, run_id, config, ds, prep.cost)
+    if prep.spec is not None:
+        store.log_text(run_id, prep.spec.to_json(), "spec.json")
+    store.write_progress(run_id, {"phase": "train", "epoch": 0, "epochs": config.epochs,
+                                  "step": 0, "steps": steps_per_epoch(len(ds.x_train),
+                                                                      config.batch_size)})
+    reporter = fit(prep, config, store, run_id, cancel_flag, t_job=t_job)
+    if reporter.failure:
+        raise RunFailed(reporter.failure)
+    summary = finish_artifacts(prep.model, ds, config, store, run_id, reporter.history,
+                               prep.cost)
+    summary["stop_reason"] = reporter.stop_reason or "epochs done"
+    return summary, reporter.stop_reason, len(reporter.history)
 
 
 def _classify(e: BaseException) -> tuple[str, str]:
@@ -438,31 +485,35 @@ def _classify(e: BaseException) -> tuple[str, str]:
     return "FAILED", f"{name}: {text}" if text else name
 
 
-def _finish_artifacts(prep: Prepared, config: TrainConfig, store: RunStore, run_id: str,
-                      reporter: Any) -> dict[str, Any]:
-    """Final validation metrics, confusion matrix, the model file; the run's summary."""
-    ds = prep.dataset
-    probs = prep.model.predict(ds.x_val, batch_size=max(config.batch_size, 64), verbose=0)
-    pred = np.argmax(np.asarray(probs), axis=-1)
+def finish_artifacts(model: Any, ds: Any, config: TrainConfig, store: RunStore, run_id: str,
+                     history: list[dict[str, float]], cost: dict[str, Any]) -> dict[str, Any]:
+    """Final validation predictions, confusion matrix, the model file; the run's summary."""
+    probs = np.asarray(model.predict(ds.x_val, batch_size=max(config.batch_size, 64), verbose=0))
+    pred = np.argmax(probs, axis=-1)
     cm = confusion_matrix(ds.y_val, pred, ds.num_classes)
     val_acc = float(np.trace(cm) / max(1, cm.sum()))
     run_dir = store.run_dir(run_id)
-    cm_doc = {"class_names": list(ds.class_names), "matrix": cm.tolist(), "val_accuracy": val_acc}
-    (run_dir / "confusion_matrix.json").write_text(json.dumps(cm_doc))
-    store.log_file(run_id, run_dir / "confusion_matrix.json")
+    per_class = (np.diag(cm) / np.maximum(cm.sum(axis=1), 1)).tolist()
+    cm_doc = {"class_names": list(ds.class_names), "matrix": cm.tolist(),
+              "val_accuracy": val_acc, "per_class_accuracy": per_class}
+    top = np.argsort(-probs, axis=-1)[:, :3]
+    preds_doc = {"class_names": list(ds.class_names), "y_true": ds.y_val.tolist(),
+                 "y_pred": pred.tolist(), "top_k": top.tolist(),
+                 "top_p": np.take_along_axis(probs, top, axis=-1).round(4).tolist()}
+    for name, doc in (("confusion_matrix.json", cm_doc), ("predictions.json", preds_doc)):
+        (run_dir / name).write_text(json.dumps(doc))
+        store.log_file(run_id, run_dir / name)
     model_path = run_dir / "model.keras"
-    prep.model.save(model_path)
+    model.save(model_path)
     store.log_file(run_id, model_path)
-    last = reporter.history[-1] if reporter.history else {}
+    last = history[-1] if history else {}
     final = {"final_val_accuracy": val_acc}
-    store.log_metrics(run_id, final, len(reporter.history))
+    store.log_metrics(run_id, final, len(history))
     summary = {k: last.get(k) for k in ("loss", "accuracy", "val_loss", "val_accuracy",
                                         "best_val_accuracy", "images_per_s", "train_seconds")}
-    summary["first_step_seconds"] = reporter.history[0].get("first_step_seconds") if (
-        reporter.history) else None
+    summary["first_step_seconds"] = history[0].get("first_step_seconds") if history else None
     summary.update(final)
-    summary.update(epochs_done=len(reporter.history), params=prep.cost["params"],
-                   macs=prep.cost["macs"], stop_reason=reporter.stop_reason or "epochs done")
+    summary.update(epochs_done=len(history), params=cost["params"], macs=cost["macs"])
     return summary
 
 

@@ -41,7 +41,10 @@ def max_jobs() -> int:
 def create(config: TrainConfig, store: RunStore) -> str:
     """Record a validated job in the store (SCHEDULED) with its config; returns the run id."""
     config.validate()
-    if config.spec is None:  # fail now, in the caller, on a name that does not resolve
+    if config.kind == "transfer":  # fail now, in the caller, on bad options or names
+        from playground.transfer.recipe import check
+        check(config)
+    elif config.spec is None:
         from playground.targets import resolve
         resolve(config.target)
     name = config.name or f"{config.architecture} on {config.dataset}"
