@@ -10,5 +10,7 @@ pages = [
     st.Page("pages/zoo.py", title="Zoo", icon=":material/grid_view:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/cost.py", title="Architecture cost", icon=":material/calculate:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/runs.py", title="Leaderboard", icon=":material/leaderboard:"),
 ]
 st.navigation(pages).run()

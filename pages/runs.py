@@ -1,0 +1,153 @@
+"""Leaderboard: every training run in the store, sortable and filterable, with CSV export,
+overlaid curves of the runs you pick and accuracy vs multiply-adds with the Pareto front."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from playground._env import freeze_import_heap
+from playground.leaderboard import filter_rows, rows as leaderboard_rows, to_csv
+from playground.run_charts import METRIC_LABELS, overlay_figure, pareto_figure, pareto_fronts
+from playground.store import RunStore, default_uri
+
+STATUSES = ("SCHEDULED", "RUNNING", "FINISHED", "FAILED", "KILLED")
+OVERLAY_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
+DEFAULT_PICKS = 3
+TABLE_COLUMNS = {"front": "Pareto", "name": "run", "architecture": "architecture",
+                 "dataset": "data set", "params": "params", "macs": "MACs",
+                 "best_val_accuracy": "best val acc", "epochs": "epochs",
+                 "train_seconds": "train s", "images_per_s": "images/s", "status": "status",
+                 "started": "started"}
+
+
+@st.cache_resource(show_spinner=False)
+def _store(uri: str) -> RunStore:
+    return RunStore(uri)
+
+
+def store() -> RunStore:
+    return _store(default_uri())
+
+
+def table(rows: list[dict], front: set[str]) -> pd.DataFrame:
+    """The rows as the page's table (Pareto-front runs starred, times as datetimes)."""
+    df = pd.DataFrame([{**r, "front": "★" if r["run_id"] in front else ""} for r in rows],
+                      columns=list(TABLE_COLUMNS))
+    df["started"] = pd.to_datetime([dt.datetime.fromtimestamp(s) if s else None  # local time
+                                    for s in df["started"]])
+    for col in ("params", "macs", "best_val_accuracy", "epochs", "train_seconds",
+                "images_per_s"):
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    return df.rename(columns=TABLE_COLUMNS)
+
+
+def _label(r: dict) -> str:
+    return f"{r['name']} · {r['run_id'][:6]}"
+
+
+def _delete(picked: list[str], by_id: dict[str, dict]) -> None:
+    """A two-step delete: the button asks, the confirmation deletes."""
+    ss = st.session_state
+    if st.button(f"Delete {len(picked)} picked run{'s' if len(picked) != 1 else ''}",
+                 icon=":material/delete:", key="lb_delete", disabled=not picked):
+        ss["lb_confirm"] = list(picked)
+    pending = [i for i in ss.get("lb_confirm", ()) if i in by_id]
+    if not pending:
+        return
+    names = ", ".join(by_id[i]["name"] for i in pending[:5]) + (" ..." if len(pending) > 5 else "")
+    st.warning(f"Delete {len(pending)} run{'s' if len(pending) != 1 else ''} ({names}) with their "
+               "metrics and artifacts? Active runs are cancelled first.", icon=":material/warning:")
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete", type="primary", key="lb_delete_yes", width="stretch"):
+        for run_id in pending:
+            store().delete(run_id)
+        ss.pop("lb_confirm", None)
+        ss.pop("lb_picks", None)
+        st.toast(f"Deleted {len(pending)} run(s)")
+        st.rerun()
+    if no.button("Keep them", key="lb_delete_no", width="stretch"):
+        ss.pop("lb_confirm", None)
+        st.rerun()
+
+
+def page() -> None:
+    st.title("Leaderboard")
+    all_rows = leaderboard_rows(store())
+    if not all_rows:
+        st.caption("Every training run of this playground, from the Train page or "
+                   "`python -m playground train`.")
+        st.info("No runs yet. Open the **Train** page in the sidebar, keep the defaults "
+                "(quick-cnn on shapes) and press Train: the run shows up here seconds later.",
+                icon=":material/model_training:")
+        return
+    plural = "s" if len(all_rows) != 1 else ""
+    st.caption(f"{len(all_rows)} run{plural} of this playground (Train page and `python -m "
+               "playground train`). Click a column header to sort; ★ marks the Pareto front of "
+               "accuracy vs MACs within each data set.")
+    f1, f2, f3 = st.columns([2, 2, 2])
+    text = f1.text_input("Filter by name or architecture", key="lb_text",
+                         placeholder="e.g. resnet")
+    present = [s for s in STATUSES if any(r["status"] == s for r in all_rows)]
+    statuses = f2.multiselect("Status", present, key="lb_status", placeholder="any status")
+    datasets = f3.multiselect("Data set", sorted({r["dataset"] for r in all_rows}),
+                              key="lb_dataset", placeholder="any data set")
+    rows = filter_rows(all_rows, text, statuses, datasets)
+    if not rows:
+        st.info("No run matches these filters.")
+        return
+    finished = [r for r in rows if r["status"] == "FINISHED"]
+    fronts = pareto_fronts(finished)
+    front = {i for ids in fronts.values() for i in ids}
+    num = st.column_config.NumberColumn
+    st.dataframe(
+        table(rows, front), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)),
+        column_config={
+            "params": num(format="compact"), "MACs": num(format="compact"),
+            "best val acc": st.column_config.ProgressColumn(format="percent", min_value=0.0,
+                                                            max_value=1.0),
+            "train s": num(format="%.1f"), "images/s": num(format="%.0f"),
+            "epochs": num(format="%d"),
+            "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        key="lb_table")
+    csv_col, _ = st.columns([1, 3])
+    csv_col.download_button("Download CSV", to_csv(rows), file_name="playground-runs.csv",
+                            mime="text/csv", icon=":material/download:", key="lb_csv")
+
+    by_id = {r["run_id"]: r for r in all_rows}
+    ss = st.session_state
+    if "lb_picks" in ss:
+        ss["lb_picks"] = [i for i in ss["lb_picks"] if i in by_id]
+    else:
+        ss["lb_picks"] = [r["run_id"] for r in finished[:DEFAULT_PICKS]]
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("Curves")
+        picked = st.multiselect("Runs to overlay (or delete)", list(by_id),
+                                format_func=lambda i: _label(by_id[i]), key="lb_picks",
+                                placeholder="pick runs")
+        metric = st.radio("Metric", OVERLAY_METRICS, horizontal=True, key="lb_metric",
+                          format_func=lambda m: METRIC_LABELS.get(m, m),
+                          label_visibility="collapsed")
+        if picked:
+            series = {}
+            for i in picked:
+                series[_label(by_id[i])] = store().history(i, [metric])[metric]
+            st.plotly_chart(overlay_figure(series, metric), width="stretch", key="lb_overlay")
+        else:
+            st.caption("Pick runs above to compare their curves.")
+        _delete(picked, by_id)
+    with right:
+        st.subheader("Accuracy vs cost")
+        if finished and any(r.get("macs") for r in finished):
+            st.plotly_chart(pareto_figure(finished), width="stretch", key="lb_pareto")
+            for dataset, ids in fronts.items():
+                st.caption(f"Pareto front on **{dataset}**: "
+                           + " → ".join(by_id[i]["name"] for i in ids))
+        else:
+            st.caption("Finished runs with a cost figure appear here.")
+
+
+freeze_import_heap()
+page()

@@ -1,0 +1,143 @@
+"""End-to-end: start a training run from the Train page in Debian's Chromium, watch its live
+progress and curve grow, then find it FINISHED on the Leaderboard. Same harness as
+``test_e2e_browser.py`` (the app served by ``streamlit run``, a fresh data folder, full-page
+screenshots into $E2E_SHOTS)."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from test_e2e_browser import (ROOT, START_TIMEOUT_S, T, _free_port, _idle,  # noqa: F401
+                              _no_traceback, _open, _shot, browser, page)
+
+RUN_S = 120  # worker start (TensorFlow import) plus the run, on a busy 2-core machine
+LIVE_JS = """() => { const el = document.querySelector("[class*='st-key-live_']");
+  if (!el) return null;
+  const m = el.innerText.match(/Epoch (\\d+) \\/ 12/);
+  const p = el.querySelector('.js-plotly-plot');
+  const points = p && p.data ? p.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0;
+  return {epoch: m ? Number(m[1]) : null, points: points}; }"""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """As in test_e2e_browser, plus ``--server.fileWatcherType none``: while other files of the
+    checkout change (an editor, a concurrent checkout), Streamlit's watcher can overflow and
+    fall back to listing ``pages/`` as old-style pages; a test server must not watch files."""
+    port = _free_port()
+    env = {**os.environ,
+           "PLAYGROUND_DATA": str(tmp_path_factory.mktemp("e2e-train-data")),
+           "KERAS_HOME": str(tmp_path_factory.mktemp("e2e-train-keras-home")),
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log = tmp_path_factory.mktemp("e2e-train-log") / "streamlit.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200 and r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start within {START_TIMEOUT_S} s:\n"
+                            f"{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()  # the run has finished by then: no worker outlives the test
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _number(page, label: str, value: int) -> None:
+    box = page.get_by_test_id("stNumberInput").filter(
+        has=page.get_by_text(label, exact=True)).locator("input")
+    box.fill(str(value))
+    box.press("Enter")
+    _idle(page)
+
+
+def _tall_shot(page, name: str, height: int = 2000) -> None:
+    """Streamlit scrolls inside its main block, so a full-page shot is one viewport: make the
+    viewport tall enough for the whole page first."""
+    page.set_viewport_size({"width": 1500, "height": height})
+    page.wait_for_timeout(600)
+    _shot(page, name)
+    page.set_viewport_size({"width": 1500, "height": 1000})
+
+
+def test_train_from_the_page_watch_it_learn_then_see_it_on_the_leaderboard(page):
+    # a fresh server runs a sub-page URL opened first without the router (Streamlit's
+    # pages/ folder discovery), so start at the root like a person would
+    _open(page)
+    page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
+    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=T)
+    _idle(page)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Parameters")).to_contain_text("14.1K")
+    # a bigger shapes set and more epochs than the defaults, so the run lasts long enough to
+    # be seen growing (a few seconds of training on CPU)
+    _number(page, "count", 4000)
+    _number(page, "Epochs", 12)
+    _tall_shot(page, "6a_train_form", 1100)
+
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_role("heading", name="Running")).to_be_visible(timeout=T)
+
+    # poll the live view (one atomic read per tick): the epoch shown and the number of points
+    # on its curves should both grow while the run trains
+    epochs_seen, points_seen = [], []
+    results = page.get_by_role("heading", name="Results")
+    deadline = time.monotonic() + RUN_S
+    shot_taken = False
+    while time.monotonic() < deadline and results.count() == 0:
+        state = page.evaluate(LIVE_JS)
+        if state and state["epoch"]:
+            epochs_seen.append(state["epoch"])
+        if state and state["points"]:
+            points_seen.append(state["points"])
+            if not shot_taken and state["epoch"] and state["epoch"] >= 4:
+                _tall_shot(page, "6b_train_running", 1700)
+                shot_taken = True
+        page.wait_for_timeout(300)
+    expect(results).to_be_visible(timeout=T)
+    assert len(set(epochs_seen)) >= 2 and max(epochs_seen) > min(epochs_seen), epochs_seen
+    assert points_seen and max(points_seen) > min(points_seen), points_seen
+
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Run").get_by_role("combobox")
+    expect(picker).to_have_value(re.compile(r"^quick-cnn on shapes · finished · \d+\.\d%"),
+                                 timeout=T)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Epochs")).to_contain_text("12 / 12")
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2, timeout=T)  # curves + matrix
+    _idle(page)
+    _tall_shot(page, "6c_train_finished", 1900)
+    _no_traceback(page)
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Leaderboard", exact=True).click()
+    expect(page.get_by_role("heading", name="Leaderboard")).to_be_visible(timeout=T)
+    grid = page.get_by_test_id("stDataFrame")
+    expect(grid.get_by_text("quick-cnn on shapes", exact=True).first).to_be_attached(timeout=T)
+    expect(grid.get_by_text("FINISHED", exact=True).first).to_be_attached(timeout=T)
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2, timeout=T)  # overlay + Pareto
+    _idle(page)
+    _tall_shot(page, "6d_leaderboard", 1200)
+    _no_traceback(page)

@@ -1,0 +1,176 @@
+"""AppTest for the Train page: the form, its validation (a bad option starts nothing), a real
+background run from the Train button to its results, live progress of a run the page did not
+start (found again from the store), Cancel, and a FAILED run's error on the page."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from playground.editor import EditSession
+from playground.spec import ArchSpec
+from playground.store import RunStore
+
+from test_page_runs import fake_run  # noqa: E402  (same tests folder)
+
+PAGE = "../pages/train.py"
+WAIT_S = 180  # a worker imports TensorFlow first: allow for a busy 2-core machine
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return RunStore()
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+def _metric(at, label):
+    return [m for m in at.metric if m.label == label][0].value
+
+
+def _wait_terminal(store: RunStore, run_id: str, timeout: float = WAIT_S):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rec = store.get(run_id)
+        if not rec.active:
+            return rec
+        time.sleep(0.5)
+    store.cancel(run_id)
+    pytest.fail(f"run {run_id} still {store.get(run_id).status} after {timeout} s:\n"
+                + store.log_tail(run_id, 40))
+
+
+def test_defaults_show_the_starter_model_and_its_cost(store):
+    at = _page()
+    assert not at.exception
+    assert at.title[0].value == "Train"
+    assert at.selectbox(key="train_arch").value == "quick-cnn"
+    assert at.selectbox(key="train_dataset").value == "shapes"
+    assert _metric(at, "Parameters") == "14.1K"  # 3 convs 16/32/32 + a 3-class head
+    assert not at.button(key="train_go").disabled
+    assert any("No runs yet" in i.value for i in at.info)
+    # the cost follows the data set: 3 input channels add 2 x 9 x 16 weights to the first conv
+    at.number_input(key="ds_shapes_channels").set_value(3).run()
+    assert [m for m in at.metric if m.label == "Parameters"][0].help == f"{14_147 + 288:,}"
+
+
+def test_builder_model_is_offered_first(store):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    spec = ArchSpec.from_dict({"name": "mine", "input_shape": [32, 32, 1], "blocks": [
+        {"type": "conv", "name": "conv_1", "params": {"filters": 8, "kernel": 3}}],
+        "head": {"type": "gap_head", "params": {"classes": 10}}})
+    at.session_state["builder"] = EditSession.start(spec)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="train_arch").value == "@builder"
+    assert at.selectbox(key="train_arch").options[0] == "The model in the Builder (mine)"
+    assert _metric(at, "Parameters") == f"{8 * 9 + 8 + 8 * 3 + 3}"  # conv + 3-class head
+
+
+def test_headless_builder_model_blocks_the_train_button(store):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    spec = ArchSpec.from_dict({"name": "nohead", "input_shape": [32, 32, 1], "blocks": [
+        {"type": "conv", "name": "conv_1", "params": {"filters": 8, "kernel": 3}}]})
+    at.session_state["builder"] = EditSession.start(spec)
+    at.run()
+    assert any("no classifier head" in e.value for e in at.error)
+    assert at.button(key="train_go").disabled
+
+
+@pytest.mark.parametrize("lr, message", [("20", "must be in (0, 10]"),
+                                         ("fast", "must be a number")])
+def test_bad_options_show_an_error_and_start_nothing(store, lr, message):
+    at = _page()
+    at.text_input(key="train_lr_adam").set_value(lr)
+    at.button(key="train_go").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("training option 'learning_rate'" in e and message in e for e in errors), errors
+    assert store.list_runs() == []
+
+
+def test_train_button_runs_a_job_in_the_background_and_shows_its_results(store):
+    at = _page()
+    at.number_input(key="ds_shapes_image_size").set_value(24)
+    at.number_input(key="ds_shapes_count").set_value(300)
+    at.number_input(key="train_epochs").set_value(4)
+    at.button(key="train_go").click().run()
+    assert not at.exception, at.exception
+    runs = store.list_runs()
+    assert len(runs) == 1
+    run_id = runs[0].run_id
+    try:
+        assert runs[0].params["architecture"] == "quick-cnn"
+        assert json.loads(runs[0].params["dataset_options"]) == {
+            "classes": 3, "image_size": 24, "count": 300, "noise": 0.1, "channels": 1}
+        # the live view of the run the button started
+        assert any(s.value == "Running" for s in at.subheader)
+        assert at.button(key=f"cancel_{run_id}")
+    finally:
+        rec = _wait_terminal(store, run_id)
+    assert rec.status == "FINISHED", rec.error
+    at.run()
+    assert not at.exception
+    assert not any(s.value == "Running" for s in at.subheader)
+    assert at.selectbox(key="train_result").value == run_id
+    assert _metric(at, "Epochs") == "4 / 4"
+    assert _metric(at, "Best val accuracy").endswith("%")
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # curves and the confusion matrix
+    assert "Confusion matrix" in charts[1].proto.spec
+
+
+def test_a_running_run_is_found_again_with_progress_and_can_be_cancelled(store):
+    """A run the page did not start (another tab, the CLI, before a reload): its worker is a
+    stand-in process here, so Cancel has something real to stop."""
+    worker = subprocess.Popen(["sleep", "120"])
+    try:
+        run_id = store.create_run("live one", {"architecture": "quick-cnn", "dataset": "shapes",
+                                               "epochs": 5, "batch_size": 32,
+                                               "data.train": 320})
+        store.mark_running(run_id, pid=worker.pid)
+        store.log_metrics(run_id, {"loss": 0.9, "val_loss": 1.0, "accuracy": 0.6,
+                                   "val_accuracy": 0.55}, 1)
+        store.write_progress(run_id, {"phase": "train", "epoch": 2, "epochs": 5, "step": 4,
+                                      "steps": 10, "elapsed_s": 3.0, "eta_s": 9.5,
+                                      "images_per_s": 1234.0, "loss": 0.7, "accuracy": 0.7})
+        at = _page()
+        assert not at.exception
+        assert any(s.value == "Running" for s in at.subheader)
+        texts = [p.proto.text for p in at.get("progress")]
+        assert "Epoch 2 / 5" in texts and "Step 4 / 10" in texts
+        assert _metric(at, "ETA") == "10 s" and _metric(at, "Images / s") == "1,234"
+        assert len(at.get("plotly_chart")) == 1
+        at.button(key=f"cancel_{run_id}").click().run()
+        assert worker.wait(timeout=10) != 0  # SIGTERM reached the worker
+        at.run()
+        assert not at.exception
+        assert store.get(run_id).status == "KILLED"
+        assert any("Stopped before the end" in w.value for w in at.warning)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def test_failed_run_shows_its_error_prominently(store):
+    fake_run(store, "ok net", accs=(0.5, 0.9))
+    fake_run(store, "nan net", accs=(0.4,), status="FAILED",
+             error="loss became nan in epoch 2")
+    at = _page()
+    assert not at.exception
+    assert at.selectbox(key="train_result").options[0].startswith("nan net · failed")
+    assert any("This run failed" in e.value and "loss became nan in epoch 2" in e.value
+               for e in at.error)
+    # the earlier, finished run: metrics and curves, no error
+    ok = [o for o in at.selectbox(key="train_result").options]
+    at.selectbox(key="train_result").select_index(1).run()
+    assert not at.error and len(ok) == 2
+    assert _metric(at, "Best val accuracy") == "90.0%"
