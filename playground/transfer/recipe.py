@@ -149,7 +149,7 @@ def cached_features(ds: Any, backbone: Backbone, config: TrainConfig, copies: in
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)
     fm = feature_model(backbone, ds.input_shape)
-    batch = max(config.batch_size, 32)
+    batch = max(config.batch_size, 128)  # inference only: larger batches are cheaper
     variants = [ds.x_train] + ([_augmented(ds.x_train, config, c) for c in range(copies)]
                                if augmentation_layers(config) else [])
     ft = np.concatenate([fm.predict(v, batch_size=batch, verbose=0) for v in variants])
