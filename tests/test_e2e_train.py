@@ -4,18 +4,14 @@ progress and curve grow, then find it FINISHED on the Leaderboard. Same harness 
 screenshots into $E2E_SHOTS)."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
-from test_e2e_browser import (ROOT, START_TIMEOUT_S, T, _free_port, _idle,  # noqa: F401
-                              _no_traceback, _open, _shot, browser, page)
+from test_e2e_browser import (T, _idle, _no_traceback, _open, _shot,  # noqa: F401
+                              app_url, browser, page)
 
 RUN_S = 120  # worker start (TensorFlow import) plus the run, on a busy 2-core machine
 LIVE_JS = """() => { const el = document.querySelector("[class*='st-key-live_']");
@@ -24,49 +20,6 @@ LIVE_JS = """() => { const el = document.querySelector("[class*='st-key-live_']"
   const p = el.querySelector('.js-plotly-plot');
   const points = p && p.data ? p.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0;
   return {epoch: m ? Number(m[1]) : null, points: points}; }"""
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """As in test_e2e_browser, plus ``--server.fileWatcherType none``: while other files of the
-    checkout change (an editor, a concurrent checkout), Streamlit's watcher can overflow and
-    fall back to listing ``pages/`` as old-style pages; a test server must not watch files."""
-    port = _free_port()
-    env = {**os.environ,
-           "PLAYGROUND_DATA": str(tmp_path_factory.mktemp("e2e-train-data")),
-           "KERAS_HOME": str(tmp_path_factory.mktemp("e2e-train-keras-home")),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = tmp_path_factory.mktemp("e2e-train-log") / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200 and r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start within {START_TIMEOUT_S} s:\n"
-                            f"{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()  # the run has finished by then: no worker outlives the test
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _number(page, label: str, value: int) -> None:
