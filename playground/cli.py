@@ -6,6 +6,7 @@ is 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -137,7 +138,9 @@ def cmd_train(args: argparse.Namespace, config: Any = None) -> int:
         print(f"run {run_id}: {config.architecture} on {config.dataset} "
               f"({config.backend}, {config.epochs} epochs)", flush=True)
     try:
-        result = execute(config, store, run_id)
+        # Keras prints progress (e.g. "Downloading data from ...") on stdout: keep --json clean
+        with contextlib.redirect_stdout(sys.stderr if args.json else sys.stdout):
+            result = execute(config, store, run_id)
     except Exception as e:  # recorded as FAILED in the store; one line here
         rec = store.get(run_id)
         raise SpecError(f"run {run_id}", rec.error or first_line(e)) from None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from playwright.sync_api import expect
 
 from test_e2e_browser import (T, _idle, _no_traceback, _open, _shot,  # noqa: F401
