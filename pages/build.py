@@ -51,6 +51,15 @@ def _state() -> None:
     ss["builder_prev"] = None
 
 
+def _share_url(query: str) -> str:
+    """The absolute address of this page with the spec in its query (relative without one)."""
+    try:
+        base = (st.context.url or "").split("?", 1)[0]
+    except Exception:  # noqa: BLE001  (no browser context, e.g. in AppTest)
+        base = ""
+    return f"{base}?spec={query}"
+
+
 def _apply(new: EditSession) -> None:
     ss = st.session_state
     if new is not ss["builder"]:
@@ -372,8 +381,8 @@ def page() -> None:
         c = st.columns(2)
         c[0].download_button("Download spec (.json)", spec.to_json(), f"{spec.name}.json",
                              "application/json")
-        link = f"?spec={spec_to_query(spec)}"
-        c[1].code(link, language=None)
+        c[1].caption("Link that reopens this model (copy with the icon):")
+        c[1].code(_share_url(spec_to_query(spec)), language=None, wrap_lines=True)
         up = st.file_uploader("Load a spec (.json)", type=["json"], key="builder_upload")
         if up is not None and ss.get("builder_upload_id") != up.file_id:
             ss["builder_upload_id"] = up.file_id
