@@ -47,13 +47,26 @@ def create(config: TrainConfig, store: RunStore) -> str:
     elif config.spec is None:
         from playground.targets import resolve
         resolve(config.target)
-    name = config.name or f"{config.architecture} on {config.dataset}"
+    name = config.name or _default_name(config, store)
     run_id = store.create_run(name, config.store_params(),
                               tags={"playground.kind": config.kind})
     run_dir = store.run_dir(run_id)
     (run_dir / "config.json").write_text(config.to_json())
     store.log_text(run_id, config.to_json(), "config.json")
     return run_id
+
+
+def _default_name(config: TrainConfig, store: RunStore) -> str:
+    """'<architecture> on <data set>'; transfer runs name their backbone (a run by its name)."""
+    if config.kind != "transfer":
+        return f"{config.architecture} on {config.dataset}"
+    backbone = str(config.extra.get("backbone", config.target))
+    if backbone.startswith("run:"):
+        try:
+            backbone = f"'{store.get(backbone[4:]).name}'"
+        except Exception:  # noqa: BLE001  checked again when the run starts
+            backbone = f"run {backbone[4:12]}"
+    return f"transfer: {backbone} on {config.dataset}"
 
 
 def launch(config: TrainConfig, store: RunStore | None = None) -> str:
