@@ -123,6 +123,14 @@ def test_bad_bytes_are_rejected_with_their_reason(data, reason):
     assert e.value.where == "image 'bad.file'"
 
 
+def test_an_oversize_file_is_refused_before_decoding(monkeypatch):
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", 1000)
+    data = encode(solid(RED, (64, 64)), "BMP")  # 12 KB
+    with pytest.raises(SpecError, match="limit for one image"):
+        decode_image(data, "big.bmp")
+    assert decode_image(encode(solid(RED, (4, 4))), "small.png").shape == (4, 4, 3)
+
+
 def test_a_1x1_image_is_accepted_and_resized():
     out = decode_image(encode(solid(GREEN, (1, 1))), "dot.png", (16, 24))
     assert out.shape == (16, 24, 3) and out.dtype == np.uint8

@@ -33,6 +33,7 @@ import numpy as np
 from playground.errors import SpecError, first_line
 
 MAX_PIXELS = 40_000_000          # width x height of one image, checked before decoding
+MAX_FILE_BYTES = 50 << 20        # bytes of one image file
 MAX_ENTRIES = 20_000             # files in one zip or folder
 MAX_TOTAL_BYTES = 1 << 30        # uncompressed bytes read from one zip or folder
 MAX_RATIO = 200                  # uncompressed / compressed size of one zip entry
@@ -152,6 +153,9 @@ def decode_image(data: bytes, name: str = "image",
     where = _where(name)
     if not data:
         raise SpecError(where, "is an empty file")
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError(where, f"is {len(data) / 2**20:.0f} MiB, over the "
+                        f"{MAX_FILE_BYTES / 2**20:.0f} MiB limit for one image")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
