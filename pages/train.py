@@ -24,7 +24,8 @@ from playground.spec import ArchSpec
 from playground.store import RunRecord, RunStore, default_uri
 from playground.targets import spec_from_json_text
 from playground.train.config import (DEFAULT_LR, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, XLA,
-                                     TrainConfig, installed_backends)
+                                     TrainConfig, default_backend,
+                                     installed_backends)
 from playground.train.worker import launch, max_jobs
 from playground.zoo import ZOO
 
@@ -254,7 +255,11 @@ def _form() -> tuple[dict[str, Any], str | None]:
         xla = c.selectbox("XLA compilation", XLA, key="train_xla")
         spe = int(c.number_input("Steps per execution", 1, 1000, 1, key="train_spe"))
         backends = installed_backends()
-        backend = d.selectbox("Keras backend", backends, key="train_backend")
+        backend = d.selectbox("Keras backend", backends, key="train_backend",
+                              index=backends.index(default_backend()) if default_backend()
+                              in backends else 0,
+                              help="TensorFlow is fastest on CPU; JAX on a GPU (the default "
+                              "there when installed)")
         device = d.selectbox("Device", DEVICES, key="train_device")
         seed = int(d.number_input("Seed", value=0, step=1, key="train_seed"))
         val_split = d.number_input("Validation split", 0.05, 0.9, 0.2, step=0.05, format="%.2f",

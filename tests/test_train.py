@@ -247,3 +247,14 @@ def test_cli_train_and_runs(tmp_path):
     assert result["run_id"] in csv_text
     bad = _cli("train", str(spec), "--dataset", "shapes", "--epochs", "0")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "epochs" in bad.stderr
+
+
+def test_default_backend_is_jax_only_on_a_gpu_with_jax(monkeypatch):
+    from playground.train import config as c
+    monkeypatch.setattr(c, "installed_backends", lambda: ["tensorflow", "jax"])
+    monkeypatch.setattr(c, "gpu_present", lambda: True)
+    assert c.default_backend() == "jax"
+    monkeypatch.setattr(c, "gpu_present", lambda: False)
+    assert c.default_backend() == "tensorflow"
+    monkeypatch.setattr(c, "installed_backends", lambda: ["torch"])
+    assert c.default_backend() == "torch"
