@@ -165,12 +165,19 @@ def load_keras_backbone(name: str, weights: str, input_shape: tuple[int, int, in
             raise _weights_error(name, e) from None
         raise
     if path is not None:
+        where = f"weights file '{path.name}'"
+        fits = f"does not fit {name} without its top at {input_shape[0]}x{input_shape[1]}"
         try:
-            model.load_weights(str(path))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.load_weights(str(path))
         except Exception as e:  # noqa: BLE001
-            raise SpecError(f"weights file '{path.name}'", f"does not fit {name} without its top "
-                            f"at {input_shape[0]}x{input_shape[1]}: {first_line(e, 200)}"
-                            ) from None
+            raise SpecError(where, f"{fits}: {first_line(e, 200)}") from None
+        skipped = [w for w in caught if "freshly-initialized" in str(w.message)
+                   or "Skipping" in str(w.message)]
+        if skipped:  # Keras loaded part of it and left the rest random: refuse, never guess
+            raise SpecError(where, f"{fits}: {len(skipped)} layer group(s) found no weights "
+                            "in the file")
     return Backbone(name, model, preprocess_mode(name), tuple(input_shape),
                     "imagenet" if weights == "imagenet" else str(path or "none"))
 
