@@ -2,6 +2,7 @@
 import streamlit as st
 
 import playground  # noqa: F401  (sets KERAS_BACKEND before anything imports keras)
+from playground.components.router import route
 
 st.set_page_config(page_title="ConvNet Playground", page_icon=":material/construction:", layout="wide")
 
@@ -12,5 +13,8 @@ pages = [
     st.Page("pages/cost.py", title="Architecture cost", icon=":material/calculate:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/runs.py", title="Leaderboard", icon=":material/leaderboard:"),
+    st.Page("pages/transfer.py", title="Transfer learning", icon=":material/photo_library:"),
 ]
-st.navigation(pages).run()
+nav = st.navigation(pages)
+route(nav)
+nav.run()

@@ -21,6 +21,9 @@ from playground.errors import SpecError
 from playground.spec import ArchSpec
 from playground.targets import parse_shape, spec_from_json_text
 from playground.zoo import ZOO
+from playground.components.router import ensure_routed
+
+ensure_routed(__file__)
 
 BOARD_KEY = "builder_board"
 MODEL_HEADER = "Your model"

@@ -15,6 +15,9 @@ from playground.export import export_bytes
 from playground.spec import ArchSpec
 from playground.targets import resolve
 from playground.zoo import ZOO
+from playground.components.router import ensure_routed
+
+ensure_routed(__file__)
 
 MAX_ARCHS = 4
 DEFAULT_ZOO = ["resnet20-cifar", "plain20-cifar"]

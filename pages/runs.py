@@ -11,6 +11,9 @@ from playground._env import freeze_import_heap
 from playground.leaderboard import filter_rows, rows as leaderboard_rows, to_csv
 from playground.run_charts import METRIC_LABELS, overlay_figure, pareto_figure, pareto_fronts
 from playground.store import RunStore, default_uri
+from playground.components.router import ensure_routed
+
+ensure_routed(__file__)
 
 STATUSES = ("SCHEDULED", "RUNNING", "FINISHED", "FAILED", "KILLED")
 OVERLAY_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")

@@ -28,6 +28,9 @@ from playground.train.config import (DEFAULT_LR, DEVICES, OPTIMIZERS, PRECISIONS
                                      installed_backends)
 from playground.train.worker import launch, max_jobs
 from playground.zoo import ZOO
+from playground.components.router import ensure_routed
+
+ensure_routed(__file__)
 
 QUICK_CNN = ArchSpec.from_dict({
     "name": "quick-cnn", "input_shape": [32, 32, 1],

@@ -12,6 +12,9 @@ from playground._env import freeze_import_heap
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.zoo import ZOO
 from playground.zoo.summaries import load_summaries
+from playground.components.router import ensure_routed
+
+ensure_routed(__file__)
 
 BUILDER_PAGE = Path(__file__).resolve().parent / "build.py"
 
