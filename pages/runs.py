@@ -10,8 +10,8 @@ import streamlit as st
 from playground._env import freeze_import_heap
 from playground.leaderboard import filter_rows, rows as leaderboard_rows, to_csv
 from playground.run_charts import METRIC_LABELS, overlay_figure, pareto_figure, pareto_fronts
-from playground.store import RunStore, default_uri
 from playground.components.router import ensure_routed
+from playground.components.run_store import store
 
 ensure_routed(__file__)
 
@@ -23,15 +23,6 @@ TABLE_COLUMNS = {"front": "Pareto", "name": "run", "architecture": "architecture
                  "best_val_accuracy": "best val acc", "epochs": "epochs",
                  "train_seconds": "train s", "images_per_s": "images/s", "status": "status",
                  "started": "started"}
-
-
-@st.cache_resource(show_spinner=False)
-def _store(uri: str) -> RunStore:
-    return RunStore(uri)
-
-
-def store() -> RunStore:
-    return _store(default_uri())
 
 
 def table(rows: list[dict], front: set[str]) -> pd.DataFrame:

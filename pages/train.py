@@ -21,7 +21,7 @@ from playground.errors import SpecError
 from playground.paths import data_dir
 from playground.run_charts import CURVE_KEYS, confusion_figure, curves_figure, steps_per_epoch
 from playground.spec import ArchSpec
-from playground.store import RunRecord, RunStore, default_uri
+from playground.store import RunRecord
 from playground.targets import spec_from_json_text
 from playground.train.config import (DEFAULT_LR, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, XLA,
                                      TrainConfig, default_backend,
@@ -29,6 +29,7 @@ from playground.train.config import (DEFAULT_LR, DEVICES, OPTIMIZERS, PRECISIONS
 from playground.train.worker import launch, max_jobs
 from playground.zoo import ZOO
 from playground.components.router import ensure_routed
+from playground.components.run_store import STATUS_ICON, live_progress, store
 
 ensure_routed(__file__)
 
@@ -54,18 +55,6 @@ SHARED_OPTIONS = ("val_split", "seed")
 FIXED_SHAPES = {"digits": ((8, 8, 1), 10), "mnist": ((28, 28, 1), 10),
                 "fashion_mnist": ((28, 28, 1), 10), "cifar10": ((32, 32, 3), 10),
                 "cifar100": ((32, 32, 3), 100)}
-STATUS_ICON = {"SCHEDULED": ":material/schedule:", "RUNNING": ":material/directions_run:",
-               "FINISHED": ":material/check_circle:", "FAILED": ":material/error:",
-               "KILLED": ":material/cancel:"}
-
-
-@st.cache_resource(show_spinner=False)
-def _store(uri: str) -> RunStore:
-    return RunStore(uri)
-
-
-def store() -> RunStore:
-    return _store(default_uri())
 
 
 # --- the form ------------------------------------------------------------------------------
@@ -345,20 +334,11 @@ def _live_run(rec: RunRecord) -> None:
                          width="stretch"):
             store().cancel(rec.run_id)
             st.toast(f"Cancelling {rec.name}")
-        epochs = int(p.get("epochs") or rec.params.get("epochs") or 1)
-        if rec.status == "SCHEDULED" and not p:
-            st.progress(0.0, text="Queued: waiting for a free job slot")
+        shown = live_progress(rec, p, {
+            "preparing": "Preparing: loading the data and building the model"})
+        if shown is None:
             return
-        if p.get("phase") in (None, "preparing"):
-            st.progress(0.0, text="Preparing: loading the data and building the model")
-            return
-        epoch, step, steps = int(p.get("epoch") or 0), int(p.get("step") or 0), int(
-            p.get("steps") or 0)
-        done = max(0, epoch - 1) + (step / steps if steps else 0.0)
-        bars = st.columns(2)
-        bars[0].progress(min(1.0, done / epochs), text=f"Epoch {max(epoch, 1)} / {epochs}")
-        bars[1].progress(min(1.0, step / steps) if steps else 0.0,
-                         text=f"Step {step} / {steps or '?'}")
+        epoch, step, steps, done, epochs = shown
         m = st.columns(5)
         m[0].metric("Elapsed", _duration(p.get("elapsed_s")))
         m[1].metric("ETA", _duration(p.get("eta_s")))

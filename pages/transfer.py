@@ -27,7 +27,7 @@ from playground.data.saved import list_saved, load_arrays, save_images, saved_in
 from playground.errors import SpecError, first_line
 from playground.paths import data_dir
 from playground.run_charts import CURVE_KEYS, curves_figure
-from playground.store import RunRecord, RunStore, default_uri
+from playground.store import RunRecord
 from playground.train.config import TrainConfig
 from playground.transfer.backbones import MIN_SIDE, RUN_PREFIX, default_size, keras_backbones
 from playground.transfer.ui_helpers import (cell_indices, clean_class_name, confusion_click_figure,
@@ -36,6 +36,7 @@ from playground.transfer.ui_helpers import (cell_indices, clean_class_name, conf
                                             safe_weights_name, scaled_macs, selected_cell,
                                             split_counts, thumbnail_strip)
 from playground.components.router import ensure_routed
+from playground.components.run_store import STATUS_ICON, live_progress, store
 
 ensure_routed(__file__)
 
@@ -44,18 +45,6 @@ SIZES = (32, 48, 64, 96, 128, 160, 192, 224, 256, 299, 331, 384, 448, 512)
 LIVE_EVERY_S = 1.0
 WEIGHTS = {"imagenet": "ImageNet (downloaded once, then cached)",
            "none": "Random initialisation", "file": "Upload a weights file"}
-STATUS_ICON = {"SCHEDULED": ":material/schedule:", "RUNNING": ":material/directions_run:",
-               "FINISHED": ":material/check_circle:", "FAILED": ":material/error:",
-               "KILLED": ":material/cancel:"}
-
-
-@st.cache_resource(show_spinner=False)
-def _store(uri: str) -> RunStore:
-    return RunStore(uri)
-
-
-def store() -> RunStore:
-    return _store(default_uri())
 
 
 def _state() -> None:
@@ -569,24 +558,13 @@ def _live(rec: RunRecord) -> None:
                          width="stretch"):
             store().cancel(rec.run_id)
             st.toast(f"Cancelling {rec.name}")
-        if rec.status == "SCHEDULED" and not p:
-            st.progress(0.0, text="Queued: waiting for a free job slot")
+        shown = live_progress(rec, p, {
+            "preparing": "Preparing...", "loading backbone": "Loading the backbone...",
+            "computing features": "Computing the backbone's features once per image (the "
+                                  "feature cache)..."})
+        if shown is None:
             return
-        phase = p.get("phase")
-        if phase in (None, "preparing", "loading backbone", "computing features"):
-            st.progress(0.0, text={"loading backbone": "Loading the backbone...",
-                                   "computing features": "Computing the backbone's features "
-                                   "once per image (the feature cache)..."}.get(
-                phase, "Preparing..."))
-            return
-        epochs = int(p.get("epochs") or rec.params.get("epochs") or 1)
-        epoch, step, steps = (int(p.get("epoch") or 0), int(p.get("step") or 0),
-                              int(p.get("steps") or 0))
-        done = max(0, epoch - 1) + (step / steps if steps else 0.0)
-        bars = st.columns(2)
-        bars[0].progress(min(1.0, done / epochs), text=f"Epoch {max(epoch, 1)} / {epochs}")
-        bars[1].progress(min(1.0, step / steps) if steps else 0.0,
-                         text=f"Step {step} / {steps or '?'}")
+        epoch, step, steps, done, epochs = shown
         m = st.columns(4)
         m[0].metric("ETA", _duration(p.get("eta_s")))
         ips = p.get("images_per_s")

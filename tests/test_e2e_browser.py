@@ -3,6 +3,7 @@ Playwright (sync API). Each test opens a fresh browser context (a new Streamlit 
 a full-page screenshot per step into $E2E_SHOTS (default: a new temporary folder, printed)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -36,15 +37,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """`streamlit run app.py` on a free port, with data and Keras cache in temporary folders."""
+def app_env(tmp_path_factory) -> dict[str, str]:
+    """The served app's environment: data folder and Keras cache in new temporary folders."""
+    return {**os.environ,
+            "PLAYGROUND_DATA": str(tmp_path_factory.mktemp("e2e-data")),
+            "KERAS_HOME": str(tmp_path_factory.mktemp("e2e-keras-home")),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+
+
+@contextlib.contextmanager
+def serve_app(env: dict[str, str], log: Path):
+    """`streamlit run app.py` on a free port (no file watcher: a test server must not react to
+    other files of the checkout changing); yields its URL, stops it (and any training worker it
+    left running) afterwards."""
     port = _free_port()
-    env = {**os.environ,
-           "PLAYGROUND_DATA": str(tmp_path_factory.mktemp("e2e-data")),
-           "KERAS_HOME": str(tmp_path_factory.mktemp("e2e-keras-home")),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = tmp_path_factory.mktemp("e2e-log") / "streamlit.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -70,11 +76,22 @@ def app_url(tmp_path_factory):
         yield url
     finally:
         proc.terminate()
+        # training workers run in sessions of their own: stop any a failed test left behind
+        subprocess.run([sys.executable, "-c", "from playground.store import RunStore\n"
+                        "s = RunStore()\n[s.cancel(r.run_id) for r in s.list_runs() if r.active]"],
+                       cwd=ROOT, env=env, timeout=60, check=False)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app served for this test module, with its own data folder."""
+    with serve_app(app_env(tmp_path_factory), tmp_path_factory.mktemp("e2e-log") / "st.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

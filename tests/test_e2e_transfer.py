@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +21,11 @@ from playwright.sync_api import expect
 
 from playground.data.builtin import make_shapes
 
-from test_e2e_browser import (ROOT, START_TIMEOUT_S, T, _free_port, _idle,  # noqa: F401
-                              _no_traceback, _open, _shot, browser, page)
+from test_e2e_browser import (ROOT, T, _idle, _no_traceback, _open, _shot,  # noqa: F401
+                              browser, page, serve_app)
+from test_e2e_browser import app_env as make_app_env
 
 RUN_T = 150_000  # ms: worker start (TensorFlow import), MobileNetV2 at 32x32, saving the model
-APP = os.environ.get("TRANSFER_E2E_APP", "app.py")  # a router that lists pages/transfer.py
 
 
 SOURCE = {"name": "shapes-cnn", "input_shape": [32, 32, 1], "blocks": [
@@ -38,10 +37,7 @@ SOURCE = {"name": "shapes-cnn", "input_shape": [32, 32, 1], "blocks": [
 
 @pytest.fixture(scope="module")
 def app_env(tmp_path_factory) -> dict[str, str]:
-    return {**os.environ,
-            "PLAYGROUND_DATA": str(tmp_path_factory.mktemp("e2e-transfer-data")),
-            "KERAS_HOME": str(tmp_path_factory.mktemp("e2e-transfer-keras-home")),
-            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    return make_app_env(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -63,45 +59,8 @@ def source_run(app_env, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, app_env):
-    """As in test_e2e_browser, with ``--server.fileWatcherType none`` (a test server must not
-    react to other files of the checkout changing)."""
-    port = _free_port()
-    env = app_env
-    log = tmp_path_factory.mktemp("e2e-transfer-log") / "streamlit.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200 and r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start within {START_TIMEOUT_S} s:\n"
-                            f"{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with serve_app(app_env, tmp_path_factory.mktemp("e2e-transfer-log") / "st.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        # workers run in sessions of their own: stop any a failed test left behind
-        subprocess.run([sys.executable, "-c", "from playground.store import RunStore\n"
-                        "s = RunStore()\n[s.cancel(r.run_id) for r in s.list_runs() if r.active]"],
-                       cwd=ROOT, env=env, timeout=60, check=False)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
