@@ -258,3 +258,36 @@ def test_default_backend_is_jax_only_on_a_gpu_with_jax(monkeypatch):
     assert c.default_backend() == "tensorflow"
     monkeypatch.setattr(c, "installed_backends", lambda: ["torch"])
     assert c.default_backend() == "torch"
+
+
+@pytest.mark.parametrize("change, policy", [
+    ({"precision": "mixed_bfloat16"}, "mixed_bfloat16"),
+    ({"xla": "on", "steps_per_execution": 4}, "float32"),
+])
+def test_precision_and_xla_switches(store, change, policy):
+    import keras
+    res = run_local(cfg(epochs=1, **change), store)
+    assert res["status"] == "FINISHED"
+    model = keras.saving.load_model(store.artifact_path(res["run_id"], "model.keras"))
+    core = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    convs = [layer for layer in core.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and all(layer.dtype_policy.name == policy for layer in convs)
+    assert model.output.dtype == "float32"  # softmax outputs stay float32 under mixed precision
+
+
+def test_conv1d_on_csv_rows(store, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 12))
+    label = np.where(x[:, :6].sum(1) > x[:, 6:].sum(1), "left", "right")
+    rows = ["," .join([f"f{i}" for i in range(12)] + ["side"])]
+    rows += [",".join([f"{v:.4f}" for v in r] + [lab]) for r, lab in zip(x, label)]
+    (tmp_path / "rows.csv").write_text("\n".join(rows))
+    spec = {"name": "rows-1d", "input_shape": [12, 1], "blocks": [
+        {"type": "conv1d", "params": {"filters": 16, "kernel": 3}},
+        {"type": "conv1d", "params": {"filters": 16, "kernel": 3}}],
+        "head": {"type": "dense_head", "params": {"classes": 2}}}
+    res = run_local(cfg(spec=spec, dataset="csv", epochs=15, dataset_options={
+        "path": str(tmp_path / "rows.csv"), "label": "side"}), store)
+    assert res["status"] == "FINISHED" and res["val_accuracy"] > 0.8
+    cm = json.loads(store.artifact_text(res["run_id"], "confusion_matrix.json"))
+    assert cm["class_names"] == ["left", "right"]
