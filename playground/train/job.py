@@ -301,6 +301,7 @@ def _make_callback_class() -> type:
 
         def on_test_begin(self, logs: Any = None) -> None:
             if self.t_train_end == 0.0:  # validation after the epoch's training steps
+                self._running_metrics()  # waits for queued steps (JAX dispatches ahead)
                 self.t_train_end = time.perf_counter()
                 self._count_last_step()
 
