@@ -87,7 +87,7 @@ def test_user_weights_file_round_trip(tmp_path):
     for a, b in zip(original.get_weights(), loaded.model.get_weights()):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(SpecError, match="does not fit"):
-        load_backbone("DenseNet121", str(path), (64, 64, 3))
+        load_backbone("MobileNet", str(path), (64, 64, 3))
     with pytest.raises(SpecError, match="does not exist"):
         load_backbone("MobileNetV2", str(tmp_path / "missing.weights.h5"), (64, 64, 3))
     (tmp_path / "notes.txt").write_text("x")
