@@ -66,9 +66,23 @@ def _delete(picked: list[str], by_id: dict[str, dict]) -> None:
         st.rerun()
 
 
+def _signature(rows: list[dict]) -> tuple:
+    """What changes on the board while runs are active (status and epochs of each run)."""
+    return tuple((r["run_id"], r["status"], r["epochs"]) for r in rows)
+
+
+@st.fragment(run_every=2.0)
+def _watch(seen: tuple) -> None:
+    """While a run is active: rerun the page when a run's status or epoch count changes."""
+    if _signature(leaderboard_rows(store())) != seen:
+        st.rerun()
+
+
 def page() -> None:
     st.title("Leaderboard")
     all_rows = leaderboard_rows(store())
+    if any(r["status"] in ("SCHEDULED", "RUNNING") for r in all_rows):
+        _watch(_signature(all_rows))
     if not all_rows:
         st.caption("Every training run of this playground, from the Train page or "
                    "`python -m playground train`.")
