@@ -7,6 +7,7 @@ the tab closes and is found again on reload.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 from typing import Any
@@ -98,11 +99,15 @@ def _choose_architecture() -> tuple[str, ArchSpec | None, str | None]:
     return choice, ZOO.get(choice).spec(), choice
 
 
-def _save_upload(up: Any) -> str:
+def _save_upload(up: Any, kind: str) -> str:
+    """Keep an uploaded zip/CSV under the data folder, named by its content hash (the name the
+    browser sent is never used as a path)."""
+    data = up.getvalue()
     folder = data_dir() / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / up.name
-    path.write_bytes(up.getvalue())
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:20]}.{kind}"
+    if not path.exists():
+        path.write_bytes(data)
     return str(path)
 
 
@@ -120,7 +125,7 @@ def _dataset_options(name: str) -> dict[str, Any]:
         path = st.text_input("or a path on the server", key=f"ds_{name}_path",
                              placeholder="/path/to/" + ("images" if kind == "zip" else
                                                         "table.csv"))
-        out["path"] = _save_upload(up) if up is not None else path.strip()
+        out["path"] = _save_upload(up, kind) if up is not None else path.strip()
         keys.remove("path")
     cols = st.columns(2)
     for i, key in enumerate(keys):
