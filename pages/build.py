@@ -362,8 +362,7 @@ def page() -> None:
     with left:
         _board(ev.session, ev, selected)
     with right:
-        rows = [{"block": r.name, "type": r.label,
-                 "output": "x".join(map(str, r.output_shape or ())),
+        rows = [{"block": r.name, "output": "x".join(map(str, r.output_shape or ())),
                  "params": r.params, "MACs": r.macs} for r in ev.blocks]
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
