@@ -224,3 +224,13 @@ def test_cli_finetune(tmp_path, source_run):
                           "none"], cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env=os.environ.copy())
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "does not exist" in bad.stderr
+
+
+def test_every_keras_backbone_has_a_default_size_and_a_known_preprocessing():
+    from playground.transfer.backbones import default_size, keras_backbones
+    names = keras_backbones()
+    assert len(names) == 18
+    modes = {name: preprocess_mode(name) for name in names}
+    assert set(modes.values()) <= {"tf", "torch", "caffe", "none"}
+    assert modes["VGG16"] == "caffe" and modes["Xception"] == "tf"
+    assert {default_size(n) for n in names} == {224, 299, 331}
