@@ -133,3 +133,14 @@ def test_bad_blocks_name_the_block_and_the_rule(data, where, rule):
     assert rule in msg, msg
     assert "\n" not in msg
     assert e.value.block == where.split("'")[1]
+
+
+@pytest.mark.parametrize("btype", BLOCKS.list())
+def test_shapes_only_build_reports_the_same_cost_for_every_block(btype):
+    """The builder analyses weightless builds: they must cost exactly what real builds do."""
+    from playground.build import build_shapes
+    from playground.cost import analyze
+    spec = tiny_spec(btype)
+    real, shapes = build(spec), build_shapes(spec)
+    assert shapes.count_params() == real.count_params()
+    assert analyze(shapes).to_dict() == analyze(real).to_dict()
