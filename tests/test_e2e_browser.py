@@ -232,6 +232,17 @@ def test_builder_click_block_opens_its_parameters_and_drag_reorders(page):
     _idle(page)
     expect(frame.locator(".block .label")).to_have_text(
         ["dropout_1 (Dropout)", "conv_1 (Conv)", "max_pool_1 (Max pooling)"], timeout=T)
+    # keyboard: Alt+Down moves the focused block, Delete removes it
+    frame.locator(".block", has_text="dropout_1").focus()
+    page.keyboard.press("Alt+ArrowDown")
+    expect(frame.locator(".block .label")).to_have_text(
+        ["conv_1 (Conv)", "dropout_1 (Dropout)", "max_pool_1 (Max pooling)"], timeout=T)
+    _idle(page)
+    frame.locator(".block", has_text="dropout_1").focus()
+    page.keyboard.press("Delete")
+    expect(frame.locator(".block .label")).to_have_text(
+        ["conv_1 (Conv)", "max_pool_1 (Max pooling)"], timeout=T)
+    _idle(page)
     _no_traceback(page)
 
 
