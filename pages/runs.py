@@ -11,7 +11,7 @@ from playground._env import freeze_import_heap
 from playground.leaderboard import filter_rows, rows as leaderboard_rows, to_csv
 from playground.run_charts import METRIC_LABELS, overlay_figure, pareto_figure, pareto_fronts
 from playground.components.router import ensure_routed
-from playground.components.run_store import store
+from playground.components.run_store import require_store, store
 
 ensure_routed(__file__)
 
@@ -80,6 +80,7 @@ def _watch(seen: tuple) -> None:
 
 def page() -> None:
     st.title("Leaderboard")
+    require_store()
     all_rows = leaderboard_rows(store())
     if any(r["status"] in ("SCHEDULED", "RUNNING") for r in all_rows):
         _watch(_signature(all_rows))

@@ -30,7 +30,7 @@ from playground.train.config import (DEFAULT_LR, DEVICES, OPTIMIZERS, PRECISIONS
 from playground.train.worker import launch, max_jobs
 from playground.zoo import ZOO
 from playground.components.router import ensure_routed
-from playground.components.run_store import STATUS_ICON, live_progress, store
+from playground.components.run_store import STATUS_ICON, live_progress, require_store, store
 
 ensure_routed(__file__)
 
@@ -451,6 +451,7 @@ def _results(runs: list[RunRecord]) -> None:
 
 def page() -> None:
     st.title("Train")
+    require_store()
     st.caption("Pick an architecture, a data set and a budget; press Train. The run trains in "
                "a background process and lands on the Leaderboard.")
     kwargs, blocked = _form()

@@ -36,7 +36,7 @@ from playground.transfer.ui_helpers import (cell_indices, clean_class_name, conf
                                             safe_weights_name, scaled_macs, selected_cell,
                                             split_counts, thumbnail_strip)
 from playground.components.router import ensure_routed
-from playground.components.run_store import STATUS_ICON, live_progress, store
+from playground.components.run_store import STATUS_ICON, live_progress, require_store, store
 
 ensure_routed(__file__)
 
@@ -866,6 +866,7 @@ def _results_step(runs: list[RunRecord]) -> None:
 def page() -> None:
     _state()
     st.title("Transfer learning")
+    require_store()
     st.caption("Your own images, a pretrained ConvNet, a new head: train in minutes and see what "
                "each backbone costs. Four steps, top to bottom.")
     set_id, _counts, val_split = _images_step()

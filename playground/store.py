@@ -145,14 +145,26 @@ class RunStore:
             from mlflow.tracking import MlflowClient
             for name in ("mlflow", "alembic"):  # mlflow configures its loggers on import
                 logging.getLogger(name).setLevel(logging.WARNING)
-            self._client = MlflowClient(tracking_uri=self.uri)
+            try:
+                self._client = MlflowClient(tracking_uri=self.uri)
+            except Exception as e:  # noqa: BLE001  unsupported scheme, bad path...
+                raise self._unusable(e) from None
         return self._client
 
     @property
     def experiment_id(self) -> str:
         if self._experiment_id is None:
-            self._experiment_id = _retry(self._ensure_experiment)
+            try:
+                self._experiment_id = _retry(self._ensure_experiment)
+            except SpecError:
+                raise
+            except Exception as e:  # noqa: BLE001
+                raise self._unusable(e) from None
         return self._experiment_id
+
+    def _unusable(self, e: Exception) -> SpecError:
+        return SpecError(f"run store '{self.uri}'", f"cannot be opened ({first_line(e, 200)}); "
+                         "check MLFLOW_TRACKING_URI or the data folder")
 
     def _ensure_experiment(self) -> str:
         exp = self.client.get_experiment_by_name(self.experiment)

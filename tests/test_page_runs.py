@@ -230,3 +230,11 @@ def test_steps_per_epoch_from_logged_params():
     assert steps_per_epoch({"data.train": "320", "batch_size": "32"}) == 10
     assert steps_per_epoch({"data.train": "321", "batch_size": "32"}) == 11
     assert steps_per_epoch({"batch_size": "32"}) is None
+
+
+def test_an_unusable_run_store_is_a_visible_error_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://runs")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert any("run store 'nosuchscheme://runs'" in e.value and "cannot be opened" in e.value
+               for e in at.error)

@@ -291,3 +291,10 @@ def test_conv1d_on_csv_rows(store, tmp_path):
     assert res["status"] == "FINISHED" and res["val_accuracy"] > 0.8
     cm = json.loads(store.artifact_text(res["run_id"], "confusion_matrix.json"))
     assert cm["class_names"] == ["left", "right"]
+
+
+def test_cli_with_an_unusable_run_store_says_so_in_one_line(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://runs")
+    out = _cli("runs")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "run store 'nosuchscheme://runs': cannot be opened" in out.stderr

@@ -23,6 +23,18 @@ def store() -> RunStore:
     return _store(default_uri())
 
 
+def require_store() -> RunStore:
+    """The run store, or a visible error (and the page stops) when it cannot be opened."""
+    from playground.errors import SpecError
+    s = store()
+    try:
+        s.experiment_id
+    except SpecError as e:
+        st.error(f"**{e.where}**: {e.rule}", icon=":material/error:")
+        st.stop()
+    return s
+
+
 def live_progress(rec: Any, progress: dict[str, Any], waiting: dict[str, str]
                   ) -> tuple[int, int, int, float, int] | None:
     """An active run's epoch and step bars (or its queued / preparing message, then None).
