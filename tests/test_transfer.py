@@ -234,3 +234,11 @@ def test_every_keras_backbone_has_a_default_size_and_a_known_preprocessing():
     assert set(modes.values()) <= {"tf", "torch", "caffe", "none"}
     assert modes["VGG16"] == "caffe" and modes["Xception"] == "tf"
     assert {default_size(n) for n in names} == {224, 299, 331}
+
+
+def test_label_smoothing_applies_to_both_transfer_phases(tmp_path, source_run):
+    folder = write_images(tmp_path / "ls", count=80)
+    res = run_local(transfer_config(str(folder), backbone=f"run:{source_run}", epochs=2,
+                                    fine_tune_layers=1, fine_tune_epochs=1, label_smoothing=0.1,
+                                    learning_rate=3e-3, feature_cache=False), RunStore())
+    assert res["status"] == "FINISHED" and res["epochs_done"] == 3

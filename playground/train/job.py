@@ -28,10 +28,6 @@ class RunFailed(Exception):
     """Training stopped on a condition that makes the run FAILED (NaN loss, ...)."""
 
 
-class Cancelled(Exception):
-    """The user asked the run to stop."""
-
-
 @dataclass
 class Prepared:
     """Everything a run needs before ``fit``."""
@@ -325,7 +321,7 @@ def _make_callback_class() -> type:
                 self.best = max(self.best, row["val_accuracy"])
                 row["best_val_accuracy"] = self.best
             row["epochs_done"] = self.epoch_offset + epoch + 1
-            if epoch == 0 and self.epoch_offset == 0:  # job start -> first finished step (data, build, trace, compile)
+            if epoch == 0 and self.epoch_offset == 0:  # job start -> first finished step
                 row["first_step_seconds"] = (self.first_step_s if self.first_step_s is not None
                                              else now - self.t_job)
             row["train_seconds"] = self.seconds_offset + now - self.t_start
@@ -386,9 +382,12 @@ def fit_arrays(model: Any, data: tuple[Any, Any, Any, Any], config: TrainConfig,
                store: RunStore | None, run_id: str | None, cancel_flag: list[bool] | None,
                epochs: int, t_job: float | None = None, extra_callbacks: list[Any] | None = None,
                **reporter_options: Any) -> Any:
-    """``model.fit`` (already compiled) on (x, y, x_val, y_val) with the store reporter;
-    returns the reporter (its ``history`` rows, ``failure``, ``stop_reason``)."""
+    """``model.fit`` (compiled by :func:`compile_model`) on (x, integer labels, x_val, labels)
+    with the store reporter; returns the reporter (``history`` rows, ``failure``,
+    ``stop_reason``)."""
     x, y, xv, yv = data
+    classes = int(model.output.shape[-1])  # labels encoded to match compile_model's loss
+    y, yv = targets(y, classes, config), targets(yv, classes, config)
     reporter = _make_callback_class()(store, run_id, config, len(x), cancel_flag or [False],
                                       t_job, **reporter_options)
     model.fit(x, y, validation_data=(xv, yv), batch_size=config.batch_size, epochs=epochs,
@@ -403,8 +402,7 @@ def fit(prep: Prepared, config: TrainConfig, store: RunStore | None = None,
     ds = prep.dataset
     steps = steps_per_epoch(len(ds.x_train), config.batch_size)
     compile_model(prep.model, config, steps * config.epochs)
-    data = (ds.x_train, targets(ds.y_train, ds.num_classes, config), ds.x_val,
-            targets(ds.y_val, ds.num_classes, config))
+    data = (ds.x_train, ds.y_train, ds.x_val, ds.y_val)
     return fit_arrays(prep.model, data, config, store, run_id, cancel_flag, config.epochs,
                       t_job, extra_callbacks)
 
@@ -473,7 +471,7 @@ def _train(config: TrainConfig, store: RunStore, run_id: str, cancel_flag: list[
 
 
 def _classify(e: BaseException) -> tuple[str, str]:
-    if isinstance(e, (Cancelled, KeyboardInterrupt)):
+    if isinstance(e, KeyboardInterrupt):
         return "KILLED", "cancelled"
     if isinstance(e, SpecError):
         return "FAILED", f"{e.where}: {e.rule}"
@@ -527,5 +525,5 @@ def run_local(config: TrainConfig, store: RunStore | None = None) -> dict[str, A
 
 
 __all__ = ["Prepared", "prepare", "fit", "execute", "run_local", "wrap", "confusion_matrix",
-           "RunFailed", "Cancelled"]
+           "RunFailed"]
 
