@@ -182,9 +182,14 @@ class RunStore:
             return exp.experiment_id
 
     @staticmethod
-    def run_dir(run_id: str) -> Path:
+    def run_path(run_id: str) -> Path:
         """This machine's folder for a run's live files (progress, worker log, config)."""
-        path = data_dir() / "runs" / run_id
+        return data_dir() / "runs" / run_id
+
+    @classmethod
+    def run_dir(cls, run_id: str) -> Path:
+        """:meth:`run_path`, created when missing (for writing)."""
+        path = cls.run_path(run_id)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -317,21 +322,21 @@ class RunStore:
         os.replace(tmp, path)
 
     def progress(self, run_id: str) -> dict[str, Any]:
-        path = data_dir() / "runs" / run_id / "progress.json"
+        path = self.run_path(run_id) / "progress.json"
         try:
             return json.loads(path.read_text())
         except (OSError, ValueError):
             return {}
 
     def log_tail(self, run_id: str, lines: int = 20) -> str:
-        path = data_dir() / "runs" / run_id / "worker.log"
+        path = self.run_path(run_id) / "worker.log"
         try:
             return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
 
     def cancel_requested(self, run_id: str) -> bool:
-        return (data_dir() / "runs" / run_id / "cancel").exists()
+        return (self.run_path(run_id) / "cancel").exists()
 
     # --- faults ------------------------------------------------------------------------------
     @staticmethod
