@@ -35,7 +35,8 @@ def _metric(at, label):
     return [m for m in at.metric if m.label == label][0].value
 
 
-def _wait_terminal(store: RunStore, run_id: str, timeout: float = WAIT_S):
+def _wait_terminal(store: RunStore, run_id: str, timeout: float = WAIT_S, fail: bool = True):
+    """The run once it has ended; past ``timeout`` it is cancelled (and the test fails)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rec = store.get(run_id)
@@ -43,8 +44,10 @@ def _wait_terminal(store: RunStore, run_id: str, timeout: float = WAIT_S):
             return rec
         time.sleep(0.5)
     store.cancel(run_id)
-    pytest.fail(f"run {run_id} still {store.get(run_id).status} after {timeout} s:\n"
-                + store.log_tail(run_id, 40))
+    if fail:
+        pytest.fail(f"run {run_id} still {store.get(run_id).status} after {timeout} s:\n"
+                    + store.log_tail(run_id, 40))
+    return store.get(run_id)
 
 
 def test_defaults_show_the_starter_model_and_its_cost(store):

@@ -8,7 +8,6 @@ AppTest cannot upload files: the page also reads files handed over in session st
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -21,6 +20,7 @@ from playground.train.config import TrainConfig
 from playground.train.job import load_dataset, run_local
 from playground.zoo.summaries import summary_of
 
+from test_page_train import _wait_terminal  # noqa: E402  (same tests folder)
 from test_transfer_ui import png, shape_files, zip_bytes  # noqa: E402  (same tests folder)
 
 PAGE = "../pages/transfer.py"
@@ -43,20 +43,6 @@ def store(tmp_path, monkeypatch):
         if rec.active:
             s.cancel(rec.run_id)
             _wait_terminal(s, rec.run_id, 30, fail=False)
-
-
-def _wait_terminal(store: RunStore, run_id: str, timeout: float = WAIT_S, fail: bool = True):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rec = store.get(run_id)
-        if not rec.active:
-            return rec
-        time.sleep(0.5)
-    store.cancel(run_id)
-    if fail:
-        pytest.fail(f"run {run_id} still {store.get(run_id).status} after {timeout} s:\n"
-                    + store.log_tail(run_id, 40))
-    return store.get(run_id)
 
 
 def _page(files: dict | None = None) -> AppTest:
@@ -183,7 +169,7 @@ def test_train_with_a_run_backbone_finishes_and_shows_results(store):
     assert len(runs) == 1
     run_id = runs[0].run_id
     assert at.button(key=f"tl_cancel_{run_id}")  # the live view of the run just started
-    rec = _wait_terminal(store, run_id)
+    rec = _wait_terminal(store, run_id, WAIT_S)
     assert rec.status == "FINISHED", rec.error
     assert rec.params["backbone"] == backbone
 
