@@ -148,13 +148,16 @@ def cmd_train(args: argparse.Namespace, config: Any = None) -> int:
         _print_json(result)
     else:
         for key in ("status", "epochs_done", "loss", "accuracy", "val_loss", "val_accuracy",
-                    "best_val_accuracy", "images_per_s", "train_seconds", "first_step_seconds",
+                    "images_per_s", "train_seconds", "first_step_seconds",
                     "params", "macs", "backbone", "stop_reason"):
             if key not in result:
                 continue
             value = result.get(key)
             shown = f"{value:.4f}" if isinstance(value, float) else value
-            print(f"{key:<18} {shown}")
+            label = "val_accuracy (saved model)" if key == "val_accuracy" else key
+            print(f"{label:<27} {shown}")
+    for warning in result.get("warnings") or []:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -193,7 +196,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     else:
         import datetime as dt
         print(f"{'run':<8} {'architecture':<22} {'dataset':<13} {'params':>8} {'MACs':>8} "
-              f"{'best val':>8} {'secs':>7} {'img/s':>8} {'status':<9} started")
+              f"{'val acc':>8} {'secs':>7} {'img/s':>8} {'status':<9} started")
         def num(value: Any, fmt: str) -> str:
             return "" if value is None else format(value, fmt)
 
@@ -202,7 +205,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                        if r["started"] else "")
             print(f"{r['run_id'][:8]:<8} {r['architecture'][:22]:<22} {r['dataset'][:13]:<13} "
                   f"{_fmt(r['params'] or 0):>8} {_fmt(r['macs'] or 0):>8} "
-                  f"{num(r['best_val_accuracy'], '.3f'):>8} {num(r['train_seconds'], '.1f'):>7} "
+                  f"{num(r['val_accuracy'], '.3f'):>8} {num(r['train_seconds'], '.1f'):>7} "
                   f"{num(r['images_per_s'], '.0f'):>8} {r['status']:<9} {started}")
     return 0
 
@@ -239,30 +242,33 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument("--level", choices=("block", "layer"), default="block")
     g.set_defaults(func=cmd_graph)
 
-    from playground.train.config import OPTIMIZERS, PRECISIONS, SCHEDULES, XLA, DEVICES, BACKENDS
+    from playground.train.config import (BACKENDS, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, XLA,
+                                         TrainConfig)
     t = sub.add_parser("train", help="run one training job in the foreground (same code as "
                        "the app's worker) and print its final metrics")
     t.add_argument("target", help="zoo name or spec .json file")
-    t.add_argument("--dataset", required=True, help="shapes, digits, mnist, fashion_mnist, "
-                   "cifar10, cifar100, folder, csv")
+    d = TrainConfig()  # one set of defaults: the recipe's (see playground/train/config.py)
+    t.add_argument("--dataset", default=d.dataset, help="shapes (default), shapes_hard, digits, "
+                   "mnist, fashion_mnist, cifar10, cifar100, folder, csv")
     t.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                    help="data-set option, e.g. image_size=32, count=600, path=DIR (repeatable)")
-    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--epochs", type=int, default=d.epochs)
     t.add_argument("--time-budget", type=float, help="stop after this many seconds")
-    t.add_argument("--batch", type=int, default=32)
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    t.add_argument("--batch", type=int, default=d.batch_size)
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
     t.add_argument("--lr", type=float, help="learning rate (default: per optimizer)")
-    t.add_argument("--schedule", choices=SCHEDULES, default="constant")
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--label-smoothing", type=float, default=0.0)
+    t.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    t.add_argument("--weight-decay", type=float, default=None,
+                   help="decoupled weight decay (default: per optimizer)")
+    t.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     t.add_argument("--flip", action="store_true", help="augment: random horizontal flips")
     t.add_argument("--translate", type=float, default=0.0, help="augment: max shift (fraction)")
     t.add_argument("--rotate", type=float, default=0.0, help="augment: max rotation (turns)")
-    t.add_argument("--precision", choices=PRECISIONS, default="float32")
-    t.add_argument("--xla", choices=XLA, default="auto")
-    t.add_argument("--steps-per-execution", type=int, default=1)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--val-split", type=float, default=0.2)
+    t.add_argument("--precision", choices=PRECISIONS, default=d.precision)
+    t.add_argument("--xla", choices=XLA, default=d.xla)
+    t.add_argument("--steps-per-execution", type=int, default=d.steps_per_execution)
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--val-split", type=float, default=d.val_split)
     t.add_argument("--backend", choices=BACKENDS, default=None,
                    help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
     t.add_argument("--device", choices=DEVICES, default="auto")
@@ -276,13 +282,16 @@ def make_parser() -> argparse.ArgumentParser:
     f.add_argument("--backbone", default="MobileNetV2",
                    help="a Keras Applications name (MobileNetV2, ResNet50, ...) or run:<run id>")
     f.add_argument("--weights", default="imagenet", help="imagenet, none, or a weights file")
-    f.add_argument("--epochs", type=int, default=10, help="head epochs (frozen backbone)")
-    f.add_argument("--fine-tune-layers", type=int, default=0,
-                   help="then unfreeze the top K layers (batch norm stays frozen)")
-    f.add_argument("--fine-tune-epochs", type=int, default=3)
+    f.add_argument("--epochs", type=int, default=10, help="head epochs (frozen backbone); with "
+                   "--weights none, epochs of training the whole network from scratch")
+    f.add_argument("--fine-tune-layers", type=int, default=None,
+                   help="then unfreeze the top K layers (batch norm stays frozen; default: 0 "
+                   "for Keras Applications, all for a run backbone)")
+    f.add_argument("--fine-tune-epochs", type=int, default=None,
+                   help="default: 3 (Keras Applications), 5 (run backbone)")
     f.add_argument("--image-size", type=int, help="input side (default: the backbone's)")
     f.add_argument("--batch", type=int, default=32)
-    f.add_argument("--lr", type=float, help="head learning rate (default 1e-3)")
+    f.add_argument("--lr", type=float, help="head learning rate (default: the recipe's)")
     f.add_argument("--aug-copies", type=int, default=1,
                    help="augmented variants of each image in the feature cache")
     f.add_argument("--no-flip", action="store_true", help="no random flips")

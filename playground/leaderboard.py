@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from playground.store import RunStore
 
 COLUMNS = ("run_id", "name", "kind", "architecture", "backbone", "dataset", "params", "macs",
-           "best_val_accuracy", "epochs", "train_seconds", "images_per_s", "status", "backend",
+           "val_accuracy", "warnings", "epochs", "train_seconds", "images_per_s", "status", "backend",
            "device", "started", "error")
 
 
@@ -49,7 +49,7 @@ def sort_rows(items: Iterable[dict[str, Any]], key: str, descending: bool = True
 
 
 def pareto_front(items: Iterable[dict[str, Any]], cost: str = "macs",
-                 score: str = "best_val_accuracy") -> list[str]:
+                 score: str = "val_accuracy") -> list[str]:
     """Run ids on the Pareto front: no other run has lower-or-equal cost and a higher score
     (or equal score at a strictly lower cost). Ordered by cost."""
     pts = sorted(((r[cost], -r[score], r["run_id"]) for r in items

@@ -29,6 +29,7 @@ EXPERIMENT = "playground"
 ACTIVE = ("SCHEDULED", "RUNNING")
 TERMINAL = ("FINISHED", "FAILED", "KILLED")
 ERROR_TAG = "playground.error"
+WARNINGS_TAG = "playground.warnings"  # JSON list of the run's sanity warnings
 PID_TAG = "playground.pid"
 HOST_TAG = "playground.host"
 PID_START_TAG = "playground.pid_start"
@@ -89,6 +90,21 @@ class RunRecord:
         return self.tags.get(ERROR_TAG, "")
 
     @property
+    def warnings(self) -> list[str]:
+        """The run's sanity warnings (flat loss, stuck at chance...), each with its cause."""
+        try:
+            return list(json.loads(self.tags.get(WARNINGS_TAG) or "[]"))
+        except ValueError:
+            return []
+
+    @property
+    def val_accuracy(self) -> float | None:
+        """The kept (saved) model's validation accuracy once the run ended; while it runs, the
+        last epoch's. The one accuracy the pages, leaderboard and CLI show."""
+        m = self.metrics
+        return m.get("final_val_accuracy", m.get("val_accuracy"))
+
+    @property
     def active(self) -> bool:
         return self.status in ACTIVE
 
@@ -102,11 +118,12 @@ class RunRecord:
             "run_id": self.run_id, "name": self.name, "kind": p.get("kind", "train"),
             "architecture": p.get("architecture", ""), "backbone": p.get("backbone", ""),
             "dataset": p.get("dataset", ""), "params": _num(p.get("cost.params")),
-            "macs": _num(p.get("cost.macs")), "best_val_accuracy": m.get("best_val_accuracy"),
-            "val_accuracy": m.get("val_accuracy"), "epochs": m.get("epochs_done"),
+            "macs": _num(p.get("cost.macs")), "val_accuracy": self.val_accuracy,
+            "best_val_accuracy": m.get("best_val_accuracy"), "epochs": m.get("epochs_done"),
             "train_seconds": seconds, "images_per_s": m.get("images_per_s"),
             "status": self.status, "backend": p.get("backend", ""), "device": p.get("device", ""),
             "started": self.start_time, "error": self.error,
+            "warnings": len(self.warnings),
         }
 
 

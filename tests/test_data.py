@@ -13,7 +13,7 @@ def test_shapes_is_deterministic_balanced_and_uint8():
     c = load("shapes", classes=4, image_size=24, count=80, seed=4)
     assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_val, b.y_val)
     assert not np.array_equal(a.x_train, c.x_train)
-    assert a.x_train.dtype == np.uint8 and a.input_shape == (24, 24, 1)
+    assert a.x_train.dtype == np.uint8 and a.input_shape == (24, 24, 3)
     assert a.class_names == SHAPES[:4] and a.num_classes == 4
     assert len(a.x_train) + len(a.x_val) == 80
     assert np.bincount(a.y_val, minlength=4).tolist() == [4, 4, 4, 4]  # 20% of each class
@@ -73,7 +73,7 @@ def test_bad_options_are_spec_errors(name, opts, rule):
 
 
 def test_registry_lists_offline_and_download_sets():
-    assert [n for n in DATASETS.list() if DATASETS.get(n).offline] == ["shapes", "digits", "synthetic", "folder", "csv", "upload"]
+    assert [n for n in DATASETS.list() if DATASETS.get(n).offline] == ["shapes", "shapes_hard", "digits", "synthetic", "folder", "csv", "upload"]
     assert {"mnist", "fashion_mnist", "cifar10", "cifar100"} <= set(DATASETS.list())
 
 

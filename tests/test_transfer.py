@@ -147,7 +147,7 @@ def test_transfer_from_a_playground_run_on_folder_and_zip(tmp_path, source_run):
         assert rows[run["run_id"]]["kind"] == "transfer"
         assert rows[run["run_id"]]["backbone"] == f"run:{source_run}"
     meta = json.loads(store.artifact_text(res["run_id"], "transfer.json"))
-    assert meta["class_names"] == ["circle", "square"] and meta["mode"] == "unit"
+    assert meta["class_names"] == ["circle", "square"] and meta["mode"] == "none"
     preds = json.loads(store.artifact_text(res["run_id"], "predictions.json"))
     assert len(preds["y_true"]) == len(preds["y_pred"]) == len(preds["top_k"])
 

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from playground.data import DATASETS, Dataset, DatasetInfo, split
+from playground.data.cache import generated
 from playground.errors import SpecError, first_line
 
 SHAPES = ("circle", "square", "triangle", "cross", "ring", "diamond")
@@ -32,11 +33,35 @@ def _mask(kind: str, size: int, cy: float, cx: float, r: float) -> np.ndarray:
     raise ValueError(kind)
 
 
-def make_shapes(classes: int = 3, image_size: int = 32, count: int = 600, noise: float = 0.1,
-                channels: int = 1, seed: int = 0, val_split: float = 0.2) -> Dataset:
-    """``count`` images of ``classes`` filled shapes at random positions and sizes, with
-    Gaussian pixel noise (std ``noise`` of full scale); deterministic for a given seed."""
-    where = "data set 'shapes'"
+def _shape_image(rng: np.random.Generator, kind: str, size: int, noise: float, channels: int,
+                 clutter: int) -> np.ndarray:
+    """One float image in [0, 1]: a shape of random size, place, brightness and (RGB) colour on a
+    noisy background, with ``clutter`` small distractor strokes of random colour."""
+    r = rng.uniform(0.18, 0.32) * size
+    cy, cx = rng.uniform(r, size - r, size=2)
+    colour = rng.uniform(0.5, 1.0, size=channels).astype("float32") if channels == 3 else (
+        np.ones(1, "float32"))
+    img = _mask(kind, size, cy, cx, r)[..., None] * (colour * rng.uniform(0.6, 1.0))
+    for _ in range(clutter):  # short bars and dots that belong to no class
+        y0, x0 = rng.uniform(0, size, size=2)
+        length, thick = rng.uniform(0.1, 0.3) * size, max(1.0, rng.uniform(0.02, 0.05) * size)
+        yy, xx = np.mgrid[0:size, 0:size].astype("float32")
+        if rng.random() < 0.5:
+            m = (np.abs(yy - y0) <= thick / 2) & (xx >= x0) & (xx <= x0 + length)
+        else:
+            m = (np.abs(xx - x0) <= thick / 2) & (yy >= y0) & (yy <= y0 + length)
+        img = np.where(m[..., None], rng.uniform(0.3, 1.0, size=channels), img)
+    img = img + rng.normal(0.0, noise, img.shape)
+    return np.clip(img, 0.0, 1.0)
+
+
+def make_shapes(classes: int = 3, image_size: int = 32, count: int = 3000, noise: float = 0.1,
+                channels: int = 3, clutter: int = 0, seed: int = 0, val_split: float = 0.2,
+                name: str = "shapes") -> Dataset:
+    """``count`` images of ``classes`` filled shapes at random positions, sizes and colours,
+    with Gaussian pixel noise (std ``noise`` of full scale) and ``clutter`` distractor strokes;
+    deterministic for a given seed, generated once per option set (memory and disk cache)."""
+    where = f"data set '{name}'"
     if not 2 <= classes <= len(SHAPES):
         raise SpecError(where, f"classes must be between 2 and {len(SHAPES)}, got {classes}")
     if not 8 <= image_size <= 512:
@@ -47,23 +72,23 @@ def make_shapes(classes: int = 3, image_size: int = 32, count: int = 600, noise:
         raise SpecError(where, f"noise must be between 0 and 1, got {noise}")
     if channels not in (1, 3):
         raise SpecError(where, f"channels must be 1 or 3, got {channels}")
-    rng = np.random.default_rng(seed)
-    labels = np.arange(count) % classes
-    images = np.empty((count, image_size, image_size, channels), dtype="uint8")
-    for i, c in enumerate(labels):
-        r = rng.uniform(0.18, 0.32) * image_size
-        cy, cx = rng.uniform(r, image_size - r, size=2)
-        img = _mask(SHAPES[c], image_size, cy, cx, r).astype("float32")
-        img = img * rng.uniform(0.6, 1.0) + rng.normal(0.0, noise, img.shape)
-        img = np.clip(img, 0.0, 1.0)
-        if channels == 3:
-            tint = rng.uniform(0.5, 1.0, size=3).astype("float32")
-            img = img[..., None] * tint
-        else:
-            img = img[..., None]
-        images[i] = (img * 255).astype("uint8")
-    return split("shapes", images, labels, SHAPES[:classes], val_split, seed,
-                 source="generated", noise=noise)
+    if not 0 <= clutter <= 20:
+        raise SpecError(where, f"clutter must be between 0 and 20, got {clutter}")
+
+    def generate() -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(seed)
+        labels = np.arange(count) % classes
+        images = np.empty((count, image_size, image_size, channels), dtype="uint8")
+        for i, c in enumerate(labels):
+            img = _shape_image(rng, SHAPES[c], image_size, noise, channels, clutter)
+            images[i] = (img * 255).astype("uint8")
+        return images, labels
+
+    key = dict(classes=classes, image_size=image_size, count=count, noise=noise,
+               channels=channels, clutter=clutter, seed=seed)
+    images, labels = generated("shapes", key, generate)
+    return split(name, images, labels, SHAPES[:classes], val_split, seed,
+                 source="generated", noise=noise, clutter=clutter)
 
 
 def load_digits(val_split: float = 0.2, seed: int = 0) -> Dataset:
@@ -125,10 +150,16 @@ def make_synthetic(classes: int = 10, image_size: int = 224, count: int = 2048,
 
 def _register() -> None:
     DATASETS.add("shapes", DatasetInfo(
-        "shapes", "Generated filled shapes (circle, square, triangle, ...) with noise; offline, "
-        "deterministic by seed.", make_shapes, True,
-        {"classes": 3, "image_size": 32, "count": 600, "noise": 0.1, "channels": 1, "seed": 0,
-         "val_split": 0.2}))
+        "shapes", "3,000 generated 32x32 colour images of filled shapes (circle, square, "
+        "triangle) with noise; offline, deterministic by seed.", make_shapes, True,
+        {"classes": 3, "image_size": 32, "count": 3000, "noise": 0.1, "channels": 3,
+         "clutter": 0, "seed": 0, "val_split": 0.2}))
+    DATASETS.add("shapes_hard", DatasetInfo(
+        "shapes_hard", "A harder shapes set for comparisons: 6 shapes, stronger noise and "
+        "distractor strokes (clutter); 6,000 images.",
+        lambda **kw: make_shapes(name="shapes_hard", **kw), True,
+        {"classes": 6, "image_size": 32, "count": 6000, "noise": 0.2, "channels": 3,
+         "clutter": 3, "seed": 0, "val_split": 0.2}))
     DATASETS.add("digits", DatasetInfo(
         "digits", "scikit-learn's 1,797 real handwritten digits, 8x8 grayscale; offline.",
         load_digits, True, {"val_split": 0.2, "seed": 0}))

@@ -101,8 +101,11 @@ def wrap(core: Any, dataset: Any, config: TrainConfig) -> Any:
     from keras import layers
     x_train = dataset.x_train
     inp = keras.Input(dataset.input_shape, dtype=str(x_train.dtype), name="input")
-    if x_train.dtype == np.uint8:
-        x = layers.Rescaling(1.0 / 255, name="scale")(inp)
+    if x_train.dtype == np.uint8:  # per-channel standardisation, statistics of the train split
+        axes = tuple(range(x_train.ndim - 1))
+        sample = x_train[: 4096].astype("float32")
+        mean, std = sample.mean(axis=axes), np.maximum(sample.std(axis=axes), 1.0)
+        x = layers.Normalization(mean=mean.tolist(), variance=(std ** 2).tolist(), name="scale")(inp)
     else:
         mean = x_train.mean(axis=0).astype("float32")  # per feature (and position)
         var = np.maximum(x_train.var(axis=0), 1e-12).astype("float32")
@@ -142,6 +145,31 @@ def steps_per_epoch(n: int, batch: int) -> int:
     return max(1, math.ceil(n / batch))
 
 
+def batchnorm_layers(model: Any) -> list[Any]:
+    """Every BatchNormalization layer in ``model``, nested models and blocks included."""
+    from keras import layers
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(layer, layers.BatchNormalization)]
+
+
+def short_run_bn_momentum(steps_per_epoch: int) -> float:
+    """A batch-norm momentum whose moving statistics follow the weights within half an epoch
+    (Keras' 0.99 needs ~500 steps; a 15-step epoch would evaluate with stale statistics)."""
+    return min(0.99, max(0.5, 1.0 - 2.0 / max(steps_per_epoch, 1)))
+
+
+def adapt_batchnorm(model: Any, steps_per_epoch: int) -> int:
+    """Lower every batch-norm momentum above :func:`short_run_bn_momentum` to it, so that
+    evaluation-mode statistics are right after a short run; returns how many layers changed."""
+    target = short_run_bn_momentum(steps_per_epoch)
+    changed = 0
+    for layer in batchnorm_layers(model):
+        if layer.momentum > target:
+            layer.momentum = target
+            changed += 1
+    return changed
+
+
 def make_optimizer(config: TrainConfig, total_steps: int) -> Any:
     import keras
     lr: Any = config.lr
@@ -153,11 +181,11 @@ def make_optimizer(config: TrainConfig, total_steps: int) -> Any:
         lr = keras.optimizers.schedules.CosineDecay(
             config.lr / 25, max(1, total_steps - warm), alpha=1e-4, warmup_target=config.lr,
             warmup_steps=warm)
-    wd = config.weight_decay or None
+    wd = config.wd or None
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(lr, momentum=config.momentum, weight_decay=wd)
     if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay or 0.004)
+        return keras.optimizers.AdamW(lr, weight_decay=config.wd)
     return keras.optimizers.Adam(lr, weight_decay=wd)
 
 
@@ -401,6 +429,7 @@ def fit(prep: Prepared, config: TrainConfig, store: RunStore | None = None,
     """Compile and fit the prepared model; returns the reporting callback (its history)."""
     ds = prep.dataset
     steps = steps_per_epoch(len(ds.x_train), config.batch_size)
+    adapt_batchnorm(prep.model, steps)
     compile_model(prep.model, config, steps * config.epochs)
     data = (ds.x_train, ds.y_train, ds.x_val, ds.y_val)
     return fit_arrays(prep.model, data, config, store, run_id, cancel_flag, config.epochs,
@@ -508,10 +537,15 @@ def finish_artifacts(model: Any, ds: Any, config: TrainConfig, store: RunStore, 
     last = history[-1] if history else {}
     final = {"final_val_accuracy": val_acc}
     store.log_metrics(run_id, final, len(history))
-    summary = {k: last.get(k) for k in ("loss", "accuracy", "val_loss", "val_accuracy",
-                                        "best_val_accuracy", "images_per_s", "train_seconds")}
+    from playground.store import WARNINGS_TAG
+    from playground.train.guards import run_warnings
+    warnings = run_warnings(history, ds.num_classes, len(ds.y_val), val_acc)
+    if warnings:
+        store.set_tags(run_id, {WARNINGS_TAG: json.dumps(warnings)})
+    summary = {k: last.get(k) for k in ("loss", "accuracy", "val_loss", "best_val_accuracy",
+                                        "images_per_s", "train_seconds")}
     summary["first_step_seconds"] = history[0].get("first_step_seconds") if history else None
-    summary.update(final)
+    summary.update(final, val_accuracy=val_acc, warnings=warnings)
     summary.update(epochs_done=len(history), params=cost["params"], macs=cost["macs"])
     return summary
 

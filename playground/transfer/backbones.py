@@ -205,12 +205,19 @@ def load_run_backbone(run_id: str, store: Any = None) -> Backbone:
     features = head[0].input
     if isinstance(features, (list, tuple)):
         features = features[0]
-    model = keras.Model(core.inputs, features, name=f"run_{run_id[:8]}_features")
-    if len(model.output.shape) != 4:
+    body = keras.Model(core.inputs, features, name=f"run_{run_id[:8]}_body")
+    if len(body.output.shape) != 4:
         raise SpecError(f"run '{run_id}'", "its features before the head are not a feature "
-                        f"map (shape {tuple(model.output.shape)}); pick a run with a conv body")
+                        f"map (shape {tuple(body.output.shape)}); pick a run with a conv body")
     shape = tuple(int(d) for d in core.input_shape[1:])
-    return Backbone(f"{RUN_PREFIX}{run_id}", model, "unit", shape, run_id)
+    # The run's own input scaling (per-channel standardisation with its training statistics,
+    # or x/255 for older runs) goes with the body, so transferred images are scaled exactly as
+    # the images it learned from.
+    scale = next((layer for layer in trained.layers if layer.name == "scale"), None)
+    inp = keras.Input(shape, name="image")
+    x = scale(inp) if scale is not None else keras.layers.Rescaling(1 / 255, name="pre_unit")(inp)
+    model = keras.Model(inp, body(x), name=f"run_{run_id[:8]}_features")
+    return Backbone(f"{RUN_PREFIX}{run_id}", model, "none", shape, run_id)
 
 
 def load_backbone(name: str, weights: str = "imagenet",

@@ -38,6 +38,19 @@ def _head_layers(model: Any) -> tuple[Any, Any]:
     return gap, dense
 
 
+def cam_kernel(model: Any) -> np.ndarray:
+    """(channels, classes) weights from pooled features to class scores: the dense kernel,
+    divided by the standard deviations when the head standardises its features first (the
+    mean shifts every position's score equally, so it drops out of the normalised map)."""
+    _, dense = _head_layers(model)
+    kernel = np.asarray(dense.get_weights()[0], dtype="float32")
+    norm = next((layer for layer in model.layers if layer.name == "head_norm"), None)
+    if norm is not None:
+        std = np.sqrt(np.asarray(norm.variance, dtype="float32")).reshape(-1)
+        kernel = kernel / std[:, None]
+    return kernel
+
+
 def cam_model(model: Any) -> Any:
     """A model giving (last feature map, class probabilities) for the same input."""
     import keras
@@ -57,8 +70,7 @@ def predict(model: Any, images: np.ndarray, class_names: Sequence[str], k: int =
     uint8 images (N, H, W, C) already sized for the model."""
     from PIL import Image
     cam = cam or cam_model(model)
-    _, dense = _head_layers(model)
-    kernel = np.asarray(dense.get_weights()[0])  # (channels, classes)
+    kernel = cam_kernel(model)
     fmaps, probs = cam.predict(images, verbose=0)
     fmaps, probs = np.asarray(fmaps, dtype="float32"), np.asarray(probs, dtype="float32")
     out = []

@@ -2,7 +2,7 @@
 
 1. **Frozen phase on cached features.** The backbone (with batch norm in inference mode) turns
    every image, and ``aug_copies`` augmented variants of each training image, into a pooled
-   feature vector once; the new head (dropout + dense) trains on those vectors for ``epochs``
+   feature vector once; the new head (standardisation, dropout, dense) trains on those vectors for ``epochs``
    epochs. The vectors are also cached on disk, keyed by the images, backbone, weights and
    augmentation, so a second run with other head settings skips the backbone entirely.
 2. **Optional fine-tuning** of the backbone's top ``fine_tune_layers`` layers (batch-norm
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +27,23 @@ from playground.paths import data_dir
 from playground.store import RunStore
 from playground.train.config import TrainConfig
 from playground.train.job import (RunFailed, augmentation_layers, compile_model, finish_artifacts,
-                                  fit_arrays, load_dataset, log_run_facts)
+                                  fit_arrays, load_dataset, log_run_facts, steps_per_epoch)
 from playground.transfer.backbones import RUN_PREFIX, Backbone, default_size, load_backbone
 
 DEFAULTS: dict[str, Any] = {
     "backbone": "MobileNetV2", "weights": "imagenet", "image_size": None,
-    "fine_tune_layers": 0, "fine_tune_epochs": 3, "fine_tune_lr": 1e-5, "dropout": 0.2,
+    "fine_tune_layers": None, "fine_tune_epochs": None, "fine_tune_lr": None, "dropout": 0.2,
     "aug_copies": 1, "feature_cache": True,
 }
-HEAD_GAP, HEAD_DROPOUT, HEAD_DENSE = "head_gap", "head_dropout", "head_dense"
+# Fine-tuning left unset (None) follows the backbone: an ImageNet network keeps its features
+# frozen (its top layers can be opened by hand); a playground run's network is small and was
+# trained on few, simple images, so all of it is fine-tuned after the head, at a moderate rate.
+FINE_TUNE_DEFAULTS = {"keras": {"fine_tune_layers": 0, "fine_tune_epochs": 3,
+                                "fine_tune_lr": 1e-5},
+                      "run": {"fine_tune_layers": 10_000, "fine_tune_epochs": 5,
+                              "fine_tune_lr": 1e-4}}
+HEAD_GAP, HEAD_NORM, HEAD_DROPOUT, HEAD_DENSE = ("head_gap", "head_norm", "head_dropout",
+                                                "head_dense")
 
 
 def options(config: TrainConfig) -> dict[str, Any]:
@@ -44,6 +53,10 @@ def options(config: TrainConfig) -> dict[str, Any]:
         raise SpecError("transfer options", f"unknown option(s) {unknown}; known: "
                         f"{sorted(DEFAULTS)}")
     o = {**DEFAULTS, **config.extra}
+    family = "run" if str(o["backbone"]).startswith(RUN_PREFIX) else "keras"
+    for key, value in FINE_TUNE_DEFAULTS[family].items():
+        if o[key] is None:
+            o[key] = value
     for key, lo, hi in (("fine_tune_layers", 0, 10_000), ("fine_tune_epochs", 0, 1000),
                         ("aug_copies", 0, 16)):
         if not isinstance(o[key], int) or not lo <= o[key] <= hi:
@@ -164,18 +177,46 @@ def cached_features(ds: Any, backbone: Backbone, config: TrainConfig, copies: in
 
 
 # --- models -------------------------------------------------------------------------------
-def head_model(features: int, classes: int, dropout: float) -> Any:
+MIN_HEAD_STEPS = 25  # per epoch: a head on a few dozen cached vectors needs more than 2 steps
+
+
+def head_repeats(n_vectors: int, batch_size: int) -> int:
+    """How many times an epoch of head training passes over the cached vectors, so that it
+    has at least :data:`MIN_HEAD_STEPS` steps (they are cheap: no backbone involved)."""
+    return max(1, math.ceil(MIN_HEAD_STEPS / steps_per_epoch(n_vectors, batch_size)))
+
+
+def feature_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation of the training vectors: the head learns on
+    standardised features (a backbone's pooled activations span orders of magnitude); channels
+    that never vary get a floor so they stay at zero instead of blowing up."""
+    mu = features.mean(axis=0)
+    sd = features.std(axis=0)
+    floor = max(float(sd.mean()) * 1e-2, 1e-6)
+    return mu.astype("float32"), np.maximum(sd, floor).astype("float32")
+
+
+
+def head_model(features: int, classes: int, dropout: float,
+               stats: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
+    """Pooled features -> (standardisation by ``stats``, mean and std) -> dropout -> dense."""
     import keras
     from keras import layers
     inp = keras.Input((features,), name="features")
-    x = layers.Dropout(dropout, name=HEAD_DROPOUT)(inp)
+    x = inp
+    if stats is not None:
+        x = layers.Normalization(mean=stats[0].tolist(), variance=(stats[1] ** 2).tolist(),
+                                 name=HEAD_NORM)(x)
+    x = layers.Dropout(dropout, name=HEAD_DROPOUT)(x)
     out = layers.Dense(classes, activation="softmax", name=HEAD_DENSE)(x)
     return keras.Model(inp, out, name="head")
 
 
 def full_model(backbone: Backbone, input_shape: tuple[int, ...], head: Any, config: TrainConfig,
-               name: str) -> Any:
-    """uint8 images -> augmentation -> preprocessing -> backbone -> GAP -> the trained head."""
+               name: str, train_backbone: bool = False) -> Any:
+    """uint8 images -> augmentation -> preprocessing -> backbone -> GAP -> the trained head.
+    A frozen backbone always runs in inference mode; ``train_backbone`` (training from random
+    initialisation) lets its batch norm learn statistics."""
     import keras
     from keras import layers
     from playground.transfer.backbones import preprocessing
@@ -184,8 +225,10 @@ def full_model(backbone: Backbone, input_shape: tuple[int, ...], head: Any, conf
     for layer in augmentation_layers(config):
         x = layer(x)
     x = preprocessing(x, backbone.mode, input_shape[-1], backbone.input_shape[-1])
-    x = backbone.model(x, training=False)  # batch norm stays in inference mode
+    x = backbone.model(x) if train_backbone else backbone.model(x, training=False)
     x = layers.GlobalAveragePooling2D(name=HEAD_GAP)(x)
+    if any(layer.name == HEAD_NORM for layer in head.layers):
+        x = layers.Normalization.from_config(head.get_layer(HEAD_NORM).get_config())(x)
     x = layers.Dropout(head.get_layer(HEAD_DROPOUT).rate, name=HEAD_DROPOUT)(x)
     dense = layers.Dense(head.get_layer(HEAD_DENSE).units, activation="softmax", name=HEAD_DENSE)
     out = dense(x)
@@ -194,13 +237,17 @@ def full_model(backbone: Backbone, input_shape: tuple[int, ...], head: Any, conf
 
 
 def unfreeze_top(backbone_model: Any, n: int) -> int:
-    """Make the top ``n`` layers with weights trainable (batch norm excluded); returns how
-    many trainable weights that gives."""
+    """Make the top ``n`` layers with weights trainable, nested models included (batch norm
+    excluded: a frozen BatchNormalization layer runs in inference mode whatever the training
+    flag, which is what keeps its statistics); returns how many trainable weights that gives."""
+    import keras
     from keras import layers
     backbone_model.trainable = True
-    with_weights = [layer for layer in backbone_model.layers if layer.weights]
+    leaves = [layer for layer in backbone_model._flatten_layers(include_self=False, recursive=True)
+              if not isinstance(layer, keras.Model)]
+    with_weights = [layer for layer in leaves if layer.weights]
     top = set(id(layer) for layer in with_weights[-n:]) if n else set()
-    for layer in backbone_model.layers:
+    for layer in leaves:
         layer.trainable = id(layer) in top and not isinstance(layer, layers.BatchNormalization)
     return len(backbone_model.trainable_weights)
 
@@ -214,6 +261,13 @@ def _resolve_size(config: TrainConfig, opts: dict[str, Any], store: RunStore) ->
         return load_backbone(name, store=store)
     side = opts["image_size"] or default_size(name)
     return load_backbone(name, opts["weights"], (side, side, 3))
+
+
+def from_scratch(opts: dict[str, Any]) -> bool:
+    """Whether this transfer run has nothing to transfer (a Keras backbone with random weights):
+    then the whole network trains, since a frozen random backbone cannot learn."""
+    return not str(opts["backbone"]).startswith(RUN_PREFIX) and opts["weights"] in ("none", "",
+                                                                                  None)
 
 
 def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag: list[bool],
@@ -235,9 +289,14 @@ def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag:
         raise SpecError(f"data set '{config.dataset}'", f"images are {ds.input_shape[0]}x"
                         f"{ds.input_shape[1]} but the backbone takes {side}x{side}; load them "
                         "at that size")
+    scratch = from_scratch(opts)
     store.log_params(run_id, {"backbone": backbone.name, "weights": backbone.weights,
                               "preprocess": backbone.mode, "fine_tune_layers":
-                              opts["fine_tune_layers"], "aug_copies": opts["aug_copies"]})
+                              opts["fine_tune_layers"], "aug_copies": opts["aug_copies"],
+                              "transfer.mode": "from scratch" if scratch else "frozen backbone"})
+    if scratch:
+        return _train_from_scratch(config, store, run_id, cancel_flag, t_job, backbone, ds, opts,
+                                   dopts)
 
     # phase 1: features once, head on the cached vectors
     store.write_progress(run_id, {"phase": "computing features", "epoch": 0,
@@ -246,17 +305,21 @@ def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag:
                                             opts["feature_cache"])
     store.log_params(run_id, {"features.cached_on_disk": from_disk,
                               "features.train_vectors": len(ft)})
-    head = head_model(ft.shape[-1], ds.num_classes, float(opts["dropout"]))
+    head = head_model(ft.shape[-1], ds.num_classes, float(opts["dropout"]), feature_stats(ft))
     ft_epochs = opts["fine_tune_epochs"] if opts["fine_tune_layers"] else 0
     total = config.epochs + ft_epochs
-    compile_model(head, config, max(1, len(ft) // config.batch_size) * config.epochs)
+    repeats = head_repeats(len(ft), config.batch_size)
+    zt, yt = np.tile(ft, (repeats, 1)), np.tile(yt, repeats)
+    store.log_params(run_id, {"head.repeats_per_epoch": repeats})
+    compile_model(head, config, steps_per_epoch(len(zt), config.batch_size) * config.epochs)
     model_name = f"transfer_{backbone.name.replace(':', '_')}"
     full = full_model(backbone, ds.input_shape, head, config, model_name)
     report = analyze(full)
     cost = {"params": report.params, "macs": report.macs, "flops": report.flops}
     log_run_facts(store, run_id, config, ds, cost)
-    rep = fit_arrays(head, (ft, yt, fv, ds.y_val), config, store, run_id, cancel_flag,
-                     config.epochs, t_job, total_epochs=total, phase="head (frozen backbone)")
+    rep = fit_arrays(head, (zt, yt, fv, ds.y_val), config, store, run_id,
+                     cancel_flag, config.epochs, t_job, total_epochs=total,
+                     phase="head (frozen backbone)")
     if rep.failure:
         raise RunFailed(rep.failure)
     history, stop = list(rep.history), rep.stop_reason
@@ -275,7 +338,16 @@ def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag:
             raise RunFailed(rep2.failure)
         history += rep2.history
         stop = rep2.stop_reason
-    summary = finish_artifacts(full, ds, config, store, run_id, history, cost)
+    summary = _finish(full, ds, config, store, run_id, history, cost, backbone, dopts)
+    summary.update(features_from_disk=from_disk, stop_reason=stop or "epochs done")
+    return summary, stop, len(history)
+
+
+def _finish(model: Any, ds: Any, config: TrainConfig, store: RunStore, run_id: str,
+            history: list[dict[str, float]], cost: dict[str, Any], backbone: Backbone,
+            dopts: dict[str, Any]) -> dict[str, Any]:
+    """The run's artifacts, its transfer metadata and the standalone predict script."""
+    summary = finish_artifacts(model, ds, config, store, run_id, history, cost)
     meta = {"backbone": backbone.name, "weights": backbone.weights, "mode": backbone.mode,
             "input_shape": list(ds.input_shape), "class_names": list(ds.class_names),
             "dataset": config.dataset, "dataset_options": dopts, "seed": config.seed,
@@ -283,6 +355,34 @@ def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag:
     store.log_text(run_id, json.dumps(meta), "transfer.json")
     from playground.transfer.predict import predict_script
     store.log_text(run_id, predict_script(list(ds.class_names), ds.input_shape), "predict.py")
-    summary.update(backbone=backbone.name, features_from_disk=from_disk,
-                   stop_reason=stop or "epochs done")
-    return summary, stop, len(history)
+    summary["backbone"] = backbone.name
+    return summary
+
+
+def _train_from_scratch(config: TrainConfig, store: RunStore, run_id: str,
+                        cancel_flag: list[bool], t_job: float, backbone: Backbone, ds: Any,
+                        opts: dict[str, Any], dopts: dict[str, Any]
+                        ) -> tuple[dict[str, Any], str, int]:
+    """Random initialisation: the whole network (backbone, batch norm, head) trains on the
+    images with the short-run recipe; no feature cache, no separate fine-tuning phase."""
+    from playground.cost import analyze
+    from playground.train.job import adapt_batchnorm
+    backbone.model.trainable = True
+    probe = backbone.model.output_shape[-1]
+    head = head_model(int(probe), ds.num_classes, float(opts["dropout"]))
+    model_name = f"scratch_{backbone.name.replace(':', '_')}"
+    full = full_model(backbone, ds.input_shape, head, config, model_name, train_backbone=True)
+    report = analyze(full)
+    cost = {"params": report.params, "macs": report.macs, "flops": report.flops}
+    log_run_facts(store, run_id, config, ds, cost)
+    steps = steps_per_epoch(len(ds.x_train), config.batch_size)
+    adapt_batchnorm(full, steps)
+    compile_model(full, config, steps * config.epochs)
+    rep = fit_arrays(full, (ds.x_train, ds.y_train, ds.x_val, ds.y_val), config, store, run_id,
+                     cancel_flag, config.epochs, t_job,
+                     phase="training from scratch (random initialisation)")
+    if rep.failure:
+        raise RunFailed(rep.failure)
+    summary = _finish(full, ds, config, store, run_id, rep.history, cost, backbone, dopts)
+    summary.update(stop_reason=rep.stop_reason or "epochs done", mode="from scratch")
+    return summary, rep.stop_reason, len(rep.history)

@@ -107,6 +107,78 @@ def densenet121() -> ArchSpec:
     return arch("densenet121", (224, 224, 3), blocks, B("gap_head", classes=1000))
 
 
+# MobileNetV2 for 32x32 inputs (the common CIFAR adaptation): stride-1 stem and second stage,
+# so the maps go 32 -> 16 -> 8 -> 4 instead of collapsing to 1x1.
+MOBILENETV2_CIFAR_STRIDES = (1, 1, 2, 2, 1, 2, 1)
+
+
+def mobilenetv2_params(alpha: float, classes: int, last: int) -> int:
+    """Hand count of a MobileNetV2 (Keras counts 4 per batch-norm channel; convs have no bias):
+    stem 3x3 conv + BN, per block [1x1 expand + BN], 3x3 depthwise + BN, 1x1 project + BN, then
+    the last 1x1 conv + BN and the dense classifier. Gives Keras' 3,538,984 at alpha 1."""
+    c = make_divisible(32 * alpha)
+    total = 27 * c + 4 * c
+    for t, cout, n, _ in MOBILENETV2_BODY:
+        cout = make_divisible(cout * alpha)
+        for _ in range(n):
+            e = c * t
+            if t != 1:
+                total += c * e + 4 * e
+            total += 9 * e + 4 * e + e * cout + 4 * cout
+            c = cout
+    return total + c * last + 4 * last + last * classes + classes
+
+
+@entry("mobilenetv2-cifar", "cifar", "MobileNetV2 for 32x32 images: the same inverted residuals "
+       "with a stride-1 stem and second stage (final maps 4x4, not 1x1).",
+       input_shape=(32, 32, 3), classes=10, options={"alpha": 0.5}, year=2018,
+       ref=Reference(params=mobilenetv2_params(0.5, 10, make_divisible(640)),
+                     source="hand count (mobilenetv2_params), Sandler et al. 2018 Table 2 "
+                            "with CIFAR strides, alpha 0.5"))
+def mobilenetv2_cifar(alpha: float = 0.5) -> ArchSpec:
+    blocks = [B("conv", "conv1", filters=make_divisible(32 * alpha), kernel=3, stride=1,
+                batch_norm=True, activation="relu6")]
+    k = 0
+    for (t, c, n, _), s in zip(MOBILENETV2_BODY, MOBILENETV2_CIFAR_STRIDES):
+        for i in range(n):
+            k += 1
+            blocks.append(B("inverted_residual", f"block{k}", filters=make_divisible(c * alpha),
+                            expansion=t, stride=s if i == 0 else 1))
+    blocks.append(B("pointwise", "conv_last", filters=make_divisible(1280 * alpha),
+                    batch_norm=True, activation="relu6"))
+    return arch("mobilenetv2-cifar", (32, 32, 3), blocks, B("gap_head", classes=10))
+
+
+def densenet_bc_params(layers: int, k: int, stem: int, classes: int) -> int:
+    """Hand count of a 3-block DenseNet-BC: each layer BN(c) + 1x1 (c -> 4k) + BN(4k) + 3x3
+    (4k -> k), no biases, Keras' 4 numbers per BN channel; transitions BN + 1x1 halving."""
+    total, c = 9 * 3 * stem, stem
+    for block in range(3):
+        for _ in range(layers):
+            total += 4 * c + c * 4 * k + 4 * 4 * k + 9 * 4 * k * k
+            c += k
+        if block < 2:
+            total += 4 * c + c * (c // 2)
+            c //= 2
+    return total + 4 * c + c * classes + classes
+
+
+@entry("densenet-bc40-cifar", "cifar", "Huang et al. 2017's DenseNet-BC for CIFAR: a 3x3 stem, "
+       "three dense blocks of 6 bottleneck layers (growth rate 12), compressing transitions.",
+       input_shape=(32, 32, 3), classes=10, year=2017,
+       ref=Reference(params=densenet_bc_params(6, 12, 24, 10),
+                     source="hand count (densenet_bc_params): Huang et al. 2017, DenseNet-BC "
+                            "L=40, k=12"))
+def densenet_bc40_cifar() -> ArchSpec:
+    blocks = [B("conv", "conv1", filters=24, kernel=3, bias=False)]
+    for i in (1, 2, 3):
+        blocks.append(B("dense_block", f"dense{i}", layers=6, growth_rate=12))
+        if i < 3:
+            blocks.append(B("transition", f"transition{i}", compression=0.5))
+    blocks += [B("batch_norm", "final_bn"), B("activation", "final_act", activation="relu")]
+    return arch("densenet-bc40-cifar", (32, 32, 3), blocks, B("gap_head", classes=10))
+
+
 CHOLLET_SIZES = (32, 64, 128, 256, 512)
 
 
