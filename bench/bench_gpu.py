@@ -2,7 +2,7 @@
 Train to the first finished step.
 
 1. ResNet-50, 224x224, bf16, synthetic data: images/s of a playground run (the same
-   ``playground.train.job`` code the app's worker runs: uint8 arrays, ``mixed_bfloat16``,
+   ``playground.train.runs`` code the app's worker runs: uint8 arrays, ``mixed_bfloat16``,
    ``steps_per_execution``; Keras backend from ``--backend``, JAX by default) vs
    ``torchvision.models.resnet50`` with ``torch.compile``, bf16 autocast and channels_last, run
    in a child process on the same GPU. Reports the ratio (aim: >= 1.0).
@@ -70,7 +70,7 @@ def playground_run(target: str, size: int, batch: int, steps: int, epochs: int, 
                    precision: str, backend: str) -> dict:
     from playground.store import RunStore
     from playground.train import TrainConfig
-    from playground.train.job import run_local
+    from playground.train.runs import run_local
     count = batch * steps
     config = TrainConfig(target=target, dataset="synthetic", epochs=epochs, batch_size=batch,
                          dataset_options={"image_size": size, "count": int(count / 0.95) + 1,

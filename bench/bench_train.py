@@ -2,7 +2,7 @@
 
 The same wrapped model (a small CNN) and the same data (the generated shapes set) are trained
 in one process, alternately: (a) plain ``model.fit`` with no callbacks, (b) a playground run
-through ``playground.train.job.fit`` with the store reporter (per-epoch MLflow metrics, the
+through ``playground.train.recipes.scratch.fit`` with the store reporter (per-epoch MLflow metrics, the
 progress file twice a second, intra-epoch loss points, cancel/time checks). Both are freshly
 compiled from identical weights; each repetition trains --epochs epochs and the first epoch
 (tracing/compiling) is left out. The figure is images/s over the remaining epochs, from the
@@ -35,8 +35,9 @@ import keras  # noqa: E402
 
 from playground.store import RunStore  # noqa: E402
 from playground.train import TrainConfig  # noqa: E402
-from playground.train.job import compile_model, fit, prepare  # noqa: E402
-from playground.train.worker import create  # noqa: E402
+from playground.train.fitting import compile_model  # noqa: E402
+from playground.train.recipes.scratch import fit, prepare  # noqa: E402
+from playground.train.runs import create  # noqa: E402
 
 TARGET = 0.95
 SPEC = {"name": "bench-cnn", "input_shape": [32, 32, 1], "blocks": [

@@ -33,9 +33,10 @@ import numpy as np  # noqa: E402
 from playground.data import load  # noqa: E402
 from playground.store import RunStore  # noqa: E402
 from playground.train import TrainConfig  # noqa: E402
-from playground.train.job import compile_model, run_local  # noqa: E402
+from playground.train.fitting import compile_model  # noqa: E402
+from playground.train.runs import run_local  # noqa: E402
 from playground.transfer.backbones import load_backbone  # noqa: E402
-from playground.transfer.recipe import cached_features, full_model, head_model  # noqa: E402
+from playground.train.recipes.transfer import cached_features, full_model, head_model  # noqa: E402
 
 SPEEDUP_TARGET = 10.0
 

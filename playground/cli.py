@@ -129,8 +129,8 @@ def train_config(args: argparse.Namespace) -> Any:
 
 def cmd_train(args: argparse.Namespace, config: Any = None) -> int:
     from playground.store import RunStore
-    from playground.train.job import execute
-    from playground.train.worker import create
+    from playground.train.runs import execute
+    from playground.train.runs import create
     config = config or train_config(args)
     store = RunStore()
     run_id = create(config, store)
@@ -163,7 +163,7 @@ def cmd_train(args: argparse.Namespace, config: Any = None) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Transfer learning in the foreground: the same job body as the page's worker."""
-    from playground.transfer.recipe import transfer_config
+    from playground.train.recipes.transfer import transfer_config
     config = transfer_config(
         args.images, backbone=args.backbone, weights=args.weights, epochs=args.epochs,
         fine_tune_layers=args.fine_tune_layers, fine_tune_epochs=args.fine_tune_epochs,

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from playground.store import RunStore
 
-COLUMNS = ("run_id", "name", "kind", "architecture", "backbone", "dataset", "params", "macs",
+COLUMNS = ("run_id", "name", "recipe", "architecture", "backbone", "dataset", "params", "macs",
            "val_accuracy", "warnings", "epochs", "train_seconds", "images_per_s", "status", "backend",
            "device", "started", "error")
 

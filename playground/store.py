@@ -3,8 +3,10 @@ on MLflow tracking.
 
 The default is an embedded SQLite file under the playground's data folder (artifacts next to
 it); ``MLFLOW_TRACKING_URI`` points it anywhere else unchanged. The leaderboard is a query over
-this store, and nothing about a run is kept only in a process's memory: live progress (step,
-ETA, images/s) goes to a small JSON file per run that the worker rewrites a few times a second.
+this store, and nothing about a run is kept only in a process's memory or on one host: live
+progress (step, ETA, images/s) is a small JSON tag the worker rewrites twice a second, a cancel
+request is a tag, and the config the worker runs is an artifact. Only the local worker's log
+file stays on the host that ran it.
 
 Statuses follow MLflow: SCHEDULED (queued), RUNNING, FINISHED, FAILED, KILLED. A run whose
 worker process vanished without reporting (SIGKILL, OOM killer, power cut) is found by
@@ -30,6 +32,8 @@ ACTIVE = ("SCHEDULED", "RUNNING")
 TERMINAL = ("FINISHED", "FAILED", "KILLED")
 ERROR_TAG = "playground.error"
 WARNINGS_TAG = "playground.warnings"  # JSON list of the run's sanity warnings
+PROGRESS_TAG = "playground.progress"  # JSON: phase, epoch, step, ETA... (rewritten ~2/s)
+CANCEL_TAG = "playground.cancel_requested"
 PID_TAG = "playground.pid"
 HOST_TAG = "playground.host"
 PID_START_TAG = "playground.pid_start"
@@ -98,6 +102,13 @@ class RunRecord:
             return []
 
     @property
+    def recipe(self) -> str:
+        """How the run trains: 'scratch' or 'transfer' (runs stored before recipes had names
+        kept a 'kind' of 'train' or 'transfer')."""
+        p = self.params
+        return p.get("recipe") or ("transfer" if p.get("kind") == "transfer" else "scratch")
+
+    @property
     def val_accuracy(self) -> float | None:
         """The kept (saved) model's validation accuracy once the run ended; while it runs, the
         last epoch's. The one accuracy the pages, leaderboard and CLI show."""
@@ -115,7 +126,7 @@ class RunRecord:
         if seconds is None and self.start_time and self.active:
             seconds = time.time() - self.start_time
         return {
-            "run_id": self.run_id, "name": self.name, "kind": p.get("kind", "train"),
+            "run_id": self.run_id, "name": self.name, "recipe": self.recipe,
             "architecture": p.get("architecture", ""), "backbone": p.get("backbone", ""),
             "dataset": p.get("dataset", ""), "params": _num(p.get("cost.params")),
             "macs": _num(p.get("cost.macs")), "val_accuracy": self.val_accuracy,
@@ -187,8 +198,10 @@ class RunStore:
         exp = self.client.get_experiment_by_name(self.experiment)
         if exp is not None:
             return exp.experiment_id
+        # A tracking server chooses its own artifact store; any other store (a database or
+        # file URI) would default to ./mlruns in whatever folder the process started in.
         location = None
-        if self.uri.startswith("sqlite:///") and not os.environ.get("MLFLOW_TRACKING_URI"):
+        if not self.uri.startswith(("http://", "https://", "databricks")):
             location = (data_dir() / "artifacts").as_uri()
         try:
             return self.client.create_experiment(self.experiment, artifact_location=location)
@@ -197,18 +210,6 @@ class RunStore:
             if exp is None:
                 raise
             return exp.experiment_id
-
-    @staticmethod
-    def run_path(run_id: str) -> Path:
-        """This machine's folder for a run's live files (progress, worker log, config)."""
-        return data_dir() / "runs" / run_id
-
-    @classmethod
-    def run_dir(cls, run_id: str) -> Path:
-        """:meth:`run_path`, created when missing (for writing)."""
-        path = cls.run_path(run_id)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
 
     # --- writing ----------------------------------------------------------------------------
     def create_run(self, name: str, params: dict[str, Any], tags: dict[str, str] | None = None
@@ -272,12 +273,13 @@ class RunStore:
         _retry(lambda: self.client.delete_run(run_id))
 
     def cancel(self, run_id: str) -> bool:
-        """Ask an active run to stop: a flag file plus SIGTERM to its worker. Returns whether
-        the run was active. The worker marks it KILLED; a vanished worker is marked here."""
+        """Ask an active run to stop: a request in the store (which a worker anywhere polls)
+        plus SIGTERM to a local worker. Returns whether the run was active. The worker marks it
+        KILLED; a vanished worker is marked here."""
         rec = self.get(run_id)
         if not rec.active:
             return False
-        (self.run_dir(run_id) / "cancel").touch()
+        self.set_tags(run_id, {CANCEL_TAG: "1"})
         pid = int(rec.tags.get(PID_TAG) or 0)
         if self._local(rec) and pid_alive(pid, rec.tags.get(PID_START_TAG) or None):
             try:
@@ -330,30 +332,35 @@ class RunStore:
         except Exception:  # noqa: BLE001
             return None
 
-    # --- live progress (local files) ---------------------------------------------------------
+    # --- live state (in the store, so it travels) -------------------------------------------
     def write_progress(self, run_id: str, progress: dict[str, Any]) -> None:
-        """Atomically replace the run's progress file (what the page's live view polls)."""
-        path = self.run_dir(run_id) / "progress.json"
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({**progress, "updated": time.time()}))
-        os.replace(tmp, path)
+        """Replace the run's live progress (what the pages' live view polls)."""
+        self.set_tags(run_id, {PROGRESS_TAG: json.dumps({**progress, "updated": time.time()},
+                                                         default=str)})
 
-    def progress(self, run_id: str) -> dict[str, Any]:
-        path = self.run_path(run_id) / "progress.json"
+    def progress(self, run_id: str, rec: RunRecord | None = None) -> dict[str, Any]:
+        rec = rec or self.get(run_id)
         try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
+            return json.loads(rec.tags.get(PROGRESS_TAG) or "{}")
+        except ValueError:
             return {}
 
+    def cancel_requested(self, run_id: str) -> bool:
+        return self.get(run_id).tags.get(CANCEL_TAG) == "1"
+
+    @staticmethod
+    def log_path(run_id: str) -> Path:
+        """The local worker's log file (stdout and stderr), on the host that ran it."""
+        folder = data_dir() / "worker-logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{run_id}.log"
+
     def log_tail(self, run_id: str, lines: int = 20) -> str:
-        path = self.run_path(run_id) / "worker.log"
         try:
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            text = self.log_path(run_id).read_text(errors="replace")
         except OSError:
             return ""
-
-    def cancel_requested(self, run_id: str) -> bool:
-        return (self.run_path(run_id) / "cancel").exists()
+        return "\n".join(text.splitlines()[-lines:])
 
     # --- faults ------------------------------------------------------------------------------
     @staticmethod
@@ -376,10 +383,10 @@ class RunStore:
                 continue
             if pid_alive(pid, rec.tags.get(PID_START_TAG) or None):
                 continue
-            if self.cancel_requested(rec.run_id):
+            if rec.tags.get(CANCEL_TAG) == "1":
                 self.finish(rec.run_id, "KILLED", "cancelled")
             else:
-                last = self.progress(rec.run_id)
+                last = self.progress(rec.run_id, rec)
                 where = f" during epoch {last['epoch']}" if last.get("epoch") else ""
                 self.finish(rec.run_id, "FAILED", f"the worker process (pid {pid}) ended without "
                             f"reporting{where}: killed or crashed; see the worker log")

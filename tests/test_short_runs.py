@@ -18,7 +18,8 @@ from playground.data.samples import disc_square_images, write_class_folders
 from playground.store import RunStore
 from playground.train import TrainConfig
 from playground.train.guards import chance_margin, run_warnings
-from playground.train.job import adapt_batchnorm, batchnorm_layers, run_local, short_run_bn_momentum
+from playground.train.fitting import adapt_batchnorm, batchnorm_layers, short_run_bn_momentum
+from playground.train.runs import run_local
 
 ROOT = Path(__file__).resolve().parent.parent
 BN_CNN = {"name": "bn-cnn", "input_shape": [32, 32, 3], "blocks": [

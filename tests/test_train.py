@@ -18,8 +18,10 @@ from playground.data import DATASETS, Dataset, DatasetInfo
 from playground.errors import SpecError
 from playground.store import PID_TAG, RunStore
 from playground.train import TrainConfig
-from playground.train.job import confusion_matrix, run_local
-from playground.train.worker import create, launch
+from playground.train.results import confusion_matrix
+from playground.train.runs import run_local
+from playground.train.runs import create
+from playground.train.worker import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = {"name": "tiny-cnn", "input_shape": [24, 24, 3], "blocks": [
@@ -174,7 +176,9 @@ def test_out_of_memory_and_bad_data_fail_with_messages(store):
         run_local(cfg(dataset="oom_rows", dataset_options={}), store)
     with pytest.raises(SpecError):
         run_local(cfg(dataset="folder", dataset_options={"path": "/no/such/folder"}), store)
-    by_data = {r.params.get("dataset"): r for r in store.list_runs()}
+    by_data: dict = {}
+    for r in store.list_runs():  # newest first: this test's runs, not earlier tests'
+        by_data.setdefault(r.params.get("dataset"), r)
     assert by_data["oom_rows"].status == "FAILED"
     assert by_data["oom_rows"].error.startswith("out of memory")
     assert by_data["folder"].status == "FAILED" and "folder" in by_data["folder"].error
@@ -251,7 +255,7 @@ def test_cli_train_and_runs(tmp_path):
     runs = json.loads(_cli("runs", "--json").stdout)
     assert any(r["run_id"] == result["run_id"] and r["name"] == "cli-run" for r in runs)
     csv_text = _cli("runs", "--csv").stdout
-    assert csv_text.splitlines()[0].startswith("run_id,name,kind,architecture")
+    assert csv_text.splitlines()[0].startswith("run_id,name,recipe,architecture")
     assert result["run_id"] in csv_text
     bad = _cli("train", str(spec), "--dataset", "shapes", "--epochs", "0")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "epochs" in bad.stderr

@@ -18,10 +18,10 @@ from playground.data.builtin import make_shapes
 from playground.errors import SpecError
 from playground.store import RunStore
 from playground.train import TrainConfig
-from playground.train.job import run_local
+from playground.train.runs import run_local
 from playground.transfer.backbones import load_backbone, preprocess_mode, preprocessing
 from playground.transfer.predict import class_activation, load_predictor, overlay
-from playground.transfer.recipe import check, transfer_config, unfreeze_top
+from playground.train.recipes.transfer import check, transfer_config, unfreeze_top
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = {"name": "source-cnn", "input_shape": [32, 32, 1], "blocks": [
@@ -144,7 +144,7 @@ def test_transfer_from_a_playground_run_on_folder_and_zip(tmp_path, source_run):
     assert res2["features_from_disk"] is True  # same pixels, same backbone: no second pass
     rows = {r["run_id"]: r for r in leaderboard.rows(store)}
     for run in (res, res2):
-        assert rows[run["run_id"]]["kind"] == "transfer"
+        assert rows[run["run_id"]]["recipe"] == "transfer"
         assert rows[run["run_id"]]["backbone"] == f"run:{source_run}"
     meta = json.loads(store.artifact_text(res["run_id"], "transfer.json"))
     assert meta["class_names"] == ["circle", "square"] and meta["mode"] == "none"

@@ -1,7 +1,8 @@
 """What a training run is asked to do: architecture, data set, budget and optimisation options.
 
 One frozen dataclass, validated in one place, shared by the page, the CLI and the worker (which
-reads it back from the run's folder), and logged to the run store as the run's parameters.
+reads it back from the run store), and logged to the run store as the run's parameters. The
+recipe (``scratch``, ``transfer``) takes its own options from ``options``.
 """
 from __future__ import annotations
 
@@ -74,8 +75,8 @@ class TrainConfig:
     backend: str = "tensorflow"
     device: str = "auto"
     name: str = ""
-    kind: str = "train"
-    extra: dict = field(default_factory=dict)
+    recipe: str = "scratch"   # a key of playground.train.recipes.RECIPES
+    options: dict = field(default_factory=dict)  # the recipe's own options (its dataclass)
 
     @property
     def lr(self) -> float:
@@ -143,6 +144,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        data = dict(data)
+        if "kind" in data:  # configs stored before recipes had names
+            kind = data.pop("kind")
+            data.setdefault("recipe", "transfer" if kind == "transfer" else "scratch")
+        if "extra" in data:
+            data.setdefault("options", data.pop("extra"))
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -154,7 +161,7 @@ class TrainConfig:
 
     def store_params(self) -> dict[str, Any]:
         """The flat parameters logged to the run store (the spec goes in as an artifact)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in ("spec", "extra")}
+        d = {k: v for k, v in self.to_dict().items() if k not in ("spec", "options")}
         d["learning_rate"] = self.lr
         d["weight_decay"] = self.wd
         d["device_requested"] = d.pop("device")  # the device used is logged by the run

@@ -2,9 +2,10 @@
 ``python -m playground.train.worker RUN_ID`` in its own session, so the run outlives the
 Streamlit script, the browser tab and even the app. Workers queue in launch order for a fixed
 number of slots (``PLAYGROUND_MAX_JOBS``, default 1), then train through
-:func:`playground.train.job.execute`, the same code the CLI's foreground ``train`` runs.
+:func:`playground.train.runs.execute`, the same code the CLI's foreground ``train`` runs. Only
+process management lives here; the worker reads its config from the run store.
 
-Cancel is SIGTERM (plus a flag file the worker also polls); a worker that dies without
+Cancel is SIGTERM (plus a request in the store the worker also polls); a worker that dies without
 reporting is caught by the launcher's reaper thread or, after an app restart, by
 :meth:`playground.store.RunStore.reconcile`.
 """
@@ -38,42 +39,11 @@ def max_jobs() -> int:
         return 1
 
 
-def create(config: TrainConfig, store: RunStore) -> str:
-    """Record a validated job in the store (SCHEDULED) with its config; returns the run id."""
-    config.validate()
-    if config.kind == "transfer":  # fail now, in the caller, on bad options or names
-        from playground.transfer.recipe import check
-        check(config)
-    elif config.spec is None:
-        from playground.targets import resolve
-        resolve(config.target)
-    name = config.name or _default_name(config, store)
-    run_id = store.create_run(name, config.store_params(),
-                              tags={"playground.kind": config.kind})
-    run_dir = store.run_dir(run_id)
-    (run_dir / "config.json").write_text(config.to_json())
-    store.log_text(run_id, config.to_json(), "config.json")
-    return run_id
-
-
-def _default_name(config: TrainConfig, store: RunStore) -> str:
-    """'<architecture> on <data set>'; transfer runs name their backbone (a run by its name)."""
-    if config.kind != "transfer":
-        return f"{config.architecture} on {config.dataset}"
-    backbone = str(config.extra.get("backbone", config.target))
-    if backbone.startswith("run:"):
-        try:
-            backbone = f"'{store.get(backbone[4:]).name}'"
-        except Exception:  # noqa: BLE001  checked again when the run starts
-            backbone = f"run {backbone[4:12]}"
-    return f"transfer: {backbone} on {config.dataset}"
-
-
 def launch(config: TrainConfig, store: RunStore | None = None) -> str:
     """Queue a job and start its worker process; returns the run id at once."""
+    from playground.train.runs import create
     store = store or RunStore()
     run_id = create(config, store)
-    run_dir = store.run_dir(run_id)
     ticket = _queue_dir() / f"{time.time_ns():020d}_{run_id}"
     env = dict(os.environ, KERAS_BACKEND=config.backend, PLAYGROUND_DATA=str(data_dir()),
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
@@ -82,7 +52,7 @@ def launch(config: TrainConfig, store: RunStore | None = None) -> str:
         env["CUDA_VISIBLE_DEVICES"] = "-1"
     # JAX keeps compiled programs on disk: a second run of the same model skips XLA compiling
     env.setdefault("JAX_COMPILATION_CACHE_DIR", str(data_dir() / "jax-cache"))
-    with open(run_dir / "worker.log", "ab") as log:
+    with open(store.log_path(run_id), "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "playground.train.worker", run_id, "--store-uri", store.uri,
              "--ticket", str(ticket)],
@@ -139,12 +109,12 @@ def _live_tickets() -> list[Path]:
     return live
 
 
-def acquire_slot(ticket: Path | None, cancelled: list[bool]) -> Any:
+def acquire_slot(ticket: Path | None, cancelled: threading.Event) -> Any:
     """Block until this worker is at the head of the queue and a slot is free; returns the
     open, locked slot file (held for the whole run) or None when cancelled while waiting."""
     slots = data_dir() / "slots"
     slots.mkdir(parents=True, exist_ok=True)
-    while not cancelled[0]:
+    while not cancelled.is_set():
         ahead = 0
         if ticket is not None:
             live = _live_tickets()
@@ -171,14 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--store-uri")
     p.add_argument("--ticket")
     args = p.parse_args(argv)
+    from playground.train.runs import stored_config
     store = RunStore(args.store_uri)
-    run_dir = store.run_dir(args.run_id)
-    config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+    config = stored_config(store, args.run_id)
     os.environ["KERAS_BACKEND"] = config.backend
-    cancelled = [False]
+    cancelled = threading.Event()
 
     def on_term(signum: int, frame: Any) -> None:
-        cancelled[0] = True
+        cancelled.set()
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
@@ -191,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from playground._env import import_keras_quietly
     import_keras_quietly()
-    from playground.train.job import execute
+    from playground.train.runs import execute
     try:
         result = execute(config, store, args.run_id, cancelled)
     except Exception:  # noqa: BLE001  already recorded in the store by execute()

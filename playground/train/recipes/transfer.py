@@ -10,13 +10,15 @@
    with augmentation layers, for ``fine_tune_epochs`` epochs.
 
 The saved model takes uint8 images and holds its own preprocessing, so it loads in safe mode
-and predicts on raw pixels. Options live in ``TrainConfig.extra`` (see :data:`DEFAULTS`).
+and predicts on raw pixels. Options live in ``TrainConfig.options`` (:class:`TransferOptions`).
+With random weights there is nothing to transfer: the whole network trains from scratch.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +28,13 @@ from playground.errors import SpecError
 from playground.paths import data_dir
 from playground.store import RunStore
 from playground.train.config import TrainConfig
-from playground.train.job import (RunFailed, augmentation_layers, compile_model, finish_artifacts,
-                                  fit_arrays, load_dataset, log_run_facts, steps_per_epoch)
+from playground.train.fitting import (RunFailed, adapt_batchnorm, augmentation_layers,
+                                      compile_model, fit_arrays, load_dataset, steps_per_epoch)
+from playground.train.recipes.base import (RECIPES, Recipe, RunContext, RunResult,
+                                           options_from_dict)
+from playground.train.results import finish_artifacts, log_run_facts
 from playground.transfer.backbones import RUN_PREFIX, Backbone, default_size, load_backbone
 
-DEFAULTS: dict[str, Any] = {
-    "backbone": "MobileNetV2", "weights": "imagenet", "image_size": None,
-    "fine_tune_layers": None, "fine_tune_epochs": None, "fine_tune_lr": None, "dropout": 0.2,
-    "aug_copies": 1, "feature_cache": True,
-}
 # Fine-tuning left unset (None) follows the backbone: an ImageNet network keeps its features
 # frozen (its top layers can be opened by hand); a playground run's network is small and was
 # trained on few, simple images, so all of it is fine-tuned after the head, at a moderate rate.
@@ -46,37 +46,55 @@ HEAD_GAP, HEAD_NORM, HEAD_DROPOUT, HEAD_DENSE = ("head_gap", "head_norm", "head_
                                                 "head_dense")
 
 
-def options(config: TrainConfig) -> dict[str, Any]:
-    """The transfer options with defaults filled in and checked (SpecError naming one)."""
-    unknown = sorted(set(config.extra) - set(DEFAULTS))
-    if unknown:
-        raise SpecError("transfer options", f"unknown option(s) {unknown}; known: "
-                        f"{sorted(DEFAULTS)}")
-    o = {**DEFAULTS, **config.extra}
-    family = "run" if str(o["backbone"]).startswith(RUN_PREFIX) else "keras"
-    for key, value in FINE_TUNE_DEFAULTS[family].items():
-        if o[key] is None:
-            o[key] = value
-    for key, lo, hi in (("fine_tune_layers", 0, 10_000), ("fine_tune_epochs", 0, 1000),
-                        ("aug_copies", 0, 16)):
-        if not isinstance(o[key], int) or not lo <= o[key] <= hi:
-            raise SpecError(f"transfer option '{key}'", f"must be an integer from {lo} to {hi}, "
-                            f"got {o[key]!r}")
-    if not 0 <= float(o["dropout"]) < 1:
-        raise SpecError("transfer option 'dropout'", f"must be in [0, 1), got {o['dropout']!r}")
-    if not 0 < float(o["fine_tune_lr"]) <= 1:
-        raise SpecError("transfer option 'fine_tune_lr'", "must be in (0, 1]")
-    if o["image_size"] is not None and (not isinstance(o["image_size"], int)
-                                        or not 32 <= o["image_size"] <= 512):
-        raise SpecError("transfer option 'image_size'", "must be an integer from 32 to 512")
-    return o
+@dataclass(frozen=True)
+class TransferOptions:
+    """A transfer run's own options (``TrainConfig.options``); ``None`` = the default for the
+    backbone (see :data:`FINE_TUNE_DEFAULTS`)."""
+
+    backbone: str = "MobileNetV2"
+    weights: str = "imagenet"          # "imagenet", "none" (random) or a weights file path
+    image_size: int | None = None      # None: the backbone's own size
+    fine_tune_layers: int | None = None
+    fine_tune_epochs: int | None = None
+    fine_tune_lr: float | None = None
+    dropout: float = 0.2
+    aug_copies: int = 1                # augmented variants of each image in the feature cache
+    feature_cache: bool = True
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TransferOptions":
+        """The options with per-backbone defaults filled in and checked (SpecError naming one)."""
+        o = options_from_dict(cls, data, "transfer options")
+        family = "run" if str(o.backbone).startswith(RUN_PREFIX) else "keras"
+        o = replace(o, **{k: v for k, v in FINE_TUNE_DEFAULTS[family].items()
+                          if getattr(o, k) is None})
+        for key, lo, hi in (("fine_tune_layers", 0, 10_000), ("fine_tune_epochs", 0, 1000),
+                            ("aug_copies", 0, 16)):
+            value = getattr(o, key)
+            if not isinstance(value, int) or not lo <= value <= hi:
+                raise SpecError(f"transfer option '{key}'", f"must be an integer from {lo} to "
+                                f"{hi}, got {value!r}")
+        if not 0 <= float(o.dropout) < 1:
+            raise SpecError("transfer option 'dropout'", f"must be in [0, 1), got {o.dropout!r}")
+        if not 0 < float(o.fine_tune_lr) <= 1:
+            raise SpecError("transfer option 'fine_tune_lr'", "must be in (0, 1]")
+        if o.image_size is not None and (not isinstance(o.image_size, int)
+                                         or not 32 <= o.image_size <= 512):
+            raise SpecError("transfer option 'image_size'", "must be an integer from 32 to 512")
+        return o
+
+    @property
+    def from_scratch(self) -> bool:
+        """Nothing to transfer (a Keras backbone with random weights): the whole network
+        trains, since a frozen random backbone cannot learn."""
+        return not self.backbone.startswith(RUN_PREFIX) and self.weights in ("none", "", None)
 
 
-def check(config: TrainConfig) -> dict[str, Any]:
+def check(config: TrainConfig) -> TransferOptions:
     """Options and backbone name checked before a run is recorded (no model is built)."""
     from playground.transfer.backbones import keras_backbones
-    opts = options(config)
-    name = opts["backbone"]
+    opts = TransferOptions.from_dict(config.options)
+    name = opts.backbone
     if not name.startswith(RUN_PREFIX) and name not in keras_backbones():
         import difflib
         close = difflib.get_close_matches(name, keras_backbones(), n=3)
@@ -93,7 +111,7 @@ def transfer_config(images: str | None = None, backbone: str = "MobileNetV2",
     Keyword arguments go to TrainConfig when they are its fields, else to the options."""
     from dataclasses import fields
     names = {f.name for f in fields(TrainConfig)}
-    extra = {k: v for k, v in kw.items() if k not in names}
+    own = {k: v for k, v in kw.items() if k not in names}
     base = {k: v for k, v in kw.items() if k in names}
     if upload_id:
         dataset, dopts = "upload", {"id": upload_id}
@@ -104,8 +122,8 @@ def transfer_config(images: str | None = None, backbone: str = "MobileNetV2",
                         "an uploaded image set")
     base.setdefault("epochs", 10)
     base.setdefault("flip", True)
-    return TrainConfig(target=backbone, dataset=dataset, dataset_options=dopts, kind="transfer",
-                       extra={"backbone": backbone, "weights": weights, **extra}, **base)
+    return TrainConfig(target=backbone, dataset=dataset, dataset_options=dopts, recipe="transfer",
+                       options={"backbone": backbone, "weights": weights, **own}, **base)
 
 
 # --- features -----------------------------------------------------------------------------
@@ -253,32 +271,25 @@ def unfreeze_top(backbone_model: Any, n: int) -> int:
 
 
 # --- the run ------------------------------------------------------------------------------
-def _resolve_size(config: TrainConfig, opts: dict[str, Any], store: RunStore) -> Backbone:
+def _resolve_size(config: TrainConfig, opts: TransferOptions, store: RunStore) -> Backbone:
     import keras
     keras.utils.set_random_seed(config.seed)
-    name = opts["backbone"]
+    name = opts.backbone
     if name.startswith(RUN_PREFIX):
         return load_backbone(name, store=store)
-    side = opts["image_size"] or default_size(name)
-    return load_backbone(name, opts["weights"], (side, side, 3))
+    side = opts.image_size or default_size(name)
+    return load_backbone(name, opts.weights, (side, side, 3))
 
 
-def from_scratch(opts: dict[str, Any]) -> bool:
-    """Whether this transfer run has nothing to transfer (a Keras backbone with random weights):
-    then the whole network trains, since a frozen random backbone cannot learn."""
-    return not str(opts["backbone"]).startswith(RUN_PREFIX) and opts["weights"] in ("none", "",
-                                                                                  None)
-
-
-def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag: list[bool],
-                 t_job: float) -> tuple[dict[str, Any], str, int]:
-    """The job body for ``kind="transfer"``: (summary, stop reason, epochs done)."""
-    import keras
+def run(ctx: RunContext) -> RunResult:
+    """The transfer recipe's body: backbone, data at its size, then the frozen-feature head and
+    optional fine-tuning, or training from scratch when the weights are random."""
     from playground.cost import analyze
     from playground.data import DATASETS
-    opts = options(config)
-    store.write_progress(run_id, {"phase": "loading backbone", "epoch": 0,
-                                  "epochs": config.epochs})
+    config, store, run_id, cancel, t_job = (ctx.config, ctx.store, ctx.run_id, ctx.cancel,
+                                            ctx.t_job)
+    opts = TransferOptions.from_dict(config.options)
+    ctx.progress("loading backbone")
     backbone = _resolve_size(config, opts, store)
     side = backbone.input_shape[0]
     dopts = dict(config.dataset_options)
@@ -289,24 +300,22 @@ def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag:
         raise SpecError(f"data set '{config.dataset}'", f"images are {ds.input_shape[0]}x"
                         f"{ds.input_shape[1]} but the backbone takes {side}x{side}; load them "
                         "at that size")
-    scratch = from_scratch(opts)
+    scratch = opts.from_scratch
     store.log_params(run_id, {"backbone": backbone.name, "weights": backbone.weights,
                               "preprocess": backbone.mode, "fine_tune_layers":
-                              opts["fine_tune_layers"], "aug_copies": opts["aug_copies"],
+                              opts.fine_tune_layers, "aug_copies": opts.aug_copies,
                               "transfer.mode": "from scratch" if scratch else "frozen backbone"})
     if scratch:
-        return _train_from_scratch(config, store, run_id, cancel_flag, t_job, backbone, ds, opts,
-                                   dopts)
+        return _train_from_scratch(ctx, backbone, ds, opts, dopts)
 
     # phase 1: features once, head on the cached vectors
-    store.write_progress(run_id, {"phase": "computing features", "epoch": 0,
-                                  "epochs": config.epochs})
-    ft, yt, fv, from_disk = cached_features(ds, backbone, config, opts["aug_copies"],
-                                            opts["feature_cache"])
+    ctx.progress("computing features")
+    ft, yt, fv, from_disk = cached_features(ds, backbone, config, opts.aug_copies,
+                                            opts.feature_cache)
     store.log_params(run_id, {"features.cached_on_disk": from_disk,
                               "features.train_vectors": len(ft)})
-    head = head_model(ft.shape[-1], ds.num_classes, float(opts["dropout"]), feature_stats(ft))
-    ft_epochs = opts["fine_tune_epochs"] if opts["fine_tune_layers"] else 0
+    head = head_model(ft.shape[-1], ds.num_classes, float(opts.dropout), feature_stats(ft))
+    ft_epochs = opts.fine_tune_epochs if opts.fine_tune_layers else 0
     total = config.epochs + ft_epochs
     repeats = head_repeats(len(ft), config.batch_size)
     zt, yt = np.tile(ft, (repeats, 1)), np.tile(yt, repeats)
@@ -317,8 +326,8 @@ def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag:
     report = analyze(full)
     cost = {"params": report.params, "macs": report.macs, "flops": report.flops}
     log_run_facts(store, run_id, config, ds, cost)
-    rep = fit_arrays(head, (zt, yt, fv, ds.y_val), config, store, run_id,
-                     cancel_flag, config.epochs, t_job, total_epochs=total,
+    rep = fit_arrays(head, (zt, yt, fv, ds.y_val), config, store, run_id, cancel,
+                     config.epochs, t_job, ctx.on_progress, total_epochs=total,
                      phase="head (frozen backbone)")
     if rep.failure:
         raise RunFailed(rep.failure)
@@ -327,11 +336,12 @@ def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag:
 
     # phase 2: fine-tune the top layers through the whole model
     if ft_epochs and not stop:
-        unfreeze_top(backbone.model, opts["fine_tune_layers"])
-        compile_model(full, config.with_(learning_rate=float(opts["fine_tune_lr"]),
+        unfreeze_top(backbone.model, opts.fine_tune_layers)
+        compile_model(full, config.with_(learning_rate=float(opts.fine_tune_lr),
                                          schedule="constant", optimizer="adam"), 1)
         rep2 = fit_arrays(full, (ds.x_train, ds.y_train, ds.x_val, ds.y_val), config, store,
-                          run_id, cancel_flag, ft_epochs, t_job, epoch_offset=len(history),
+                          run_id, cancel, ft_epochs, t_job, ctx.on_progress,
+                          epoch_offset=len(history),
                           total_epochs=total, phase="fine-tuning", best=rep.best,
                           seconds_offset=history[-1]["train_seconds"] if history else 0.0)
         if rep2.failure:
@@ -340,7 +350,7 @@ def run_transfer(config: TrainConfig, store: RunStore, run_id: str, cancel_flag:
         stop = rep2.stop_reason
     summary = _finish(full, ds, config, store, run_id, history, cost, backbone, dopts)
     summary.update(features_from_disk=from_disk, stop_reason=stop or "epochs done")
-    return summary, stop, len(history)
+    return RunResult(summary, stop, len(history))
 
 
 def _finish(model: Any, ds: Any, config: TrainConfig, store: RunStore, run_id: str,
@@ -359,17 +369,15 @@ def _finish(model: Any, ds: Any, config: TrainConfig, store: RunStore, run_id: s
     return summary
 
 
-def _train_from_scratch(config: TrainConfig, store: RunStore, run_id: str,
-                        cancel_flag: list[bool], t_job: float, backbone: Backbone, ds: Any,
-                        opts: dict[str, Any], dopts: dict[str, Any]
-                        ) -> tuple[dict[str, Any], str, int]:
+def _train_from_scratch(ctx: RunContext, backbone: Backbone, ds: Any, opts: TransferOptions,
+                        dopts: dict[str, Any]) -> RunResult:
     """Random initialisation: the whole network (backbone, batch norm, head) trains on the
     images with the short-run recipe; no feature cache, no separate fine-tuning phase."""
     from playground.cost import analyze
-    from playground.train.job import adapt_batchnorm
+    config, store, run_id = ctx.config, ctx.store, ctx.run_id
     backbone.model.trainable = True
     probe = backbone.model.output_shape[-1]
-    head = head_model(int(probe), ds.num_classes, float(opts["dropout"]))
+    head = head_model(int(probe), ds.num_classes, float(opts.dropout))
     model_name = f"scratch_{backbone.name.replace(':', '_')}"
     full = full_model(backbone, ds.input_shape, head, config, model_name, train_backbone=True)
     report = analyze(full)
@@ -379,10 +387,26 @@ def _train_from_scratch(config: TrainConfig, store: RunStore, run_id: str,
     adapt_batchnorm(full, steps)
     compile_model(full, config, steps * config.epochs)
     rep = fit_arrays(full, (ds.x_train, ds.y_train, ds.x_val, ds.y_val), config, store, run_id,
-                     cancel_flag, config.epochs, t_job,
+                     ctx.cancel, config.epochs, ctx.t_job, ctx.on_progress,
                      phase="training from scratch (random initialisation)")
     if rep.failure:
         raise RunFailed(rep.failure)
     summary = _finish(full, ds, config, store, run_id, rep.history, cost, backbone, dopts)
     summary.update(stop_reason=rep.stop_reason or "epochs done", mode="from scratch")
-    return summary, rep.stop_reason, len(rep.history)
+    return RunResult(summary, rep.stop_reason, len(rep.history))
+
+
+def default_name(config: TrainConfig, store: RunStore) -> str:
+    """'transfer: <backbone> on <data set>'; a run backbone by its run's name."""
+    backbone = str(config.options.get("backbone", config.target))
+    if backbone.startswith(RUN_PREFIX):
+        try:
+            backbone = f"'{store.get(backbone[len(RUN_PREFIX):]).name}'"
+        except Exception:  # noqa: BLE001  checked again when the run starts
+            backbone = f"run {backbone[len(RUN_PREFIX):][:8]}"
+    return f"transfer: {backbone} on {config.dataset}"
+
+
+RECIPES.add("transfer", Recipe("transfer", "a pretrained (or run) backbone with a new head, "
+                               "optionally fine-tuned; from scratch with random weights",
+                               TransferOptions, check, run, default_name))
