@@ -476,7 +476,7 @@ def test_shapes_only_model_refuses_to_hand_out_weights():
 
 
 def test_analyze_spec_uses_a_shapes_only_model_and_build_cached_a_real_one():
-    from playground.analysis import analysis_model, analyze_spec, build_cached
+    from playground.cached import analysis_model, analyze_spec, build_cached
     from playground.zoo import ZOO
     spec = ZOO.get("plain20-cifar").spec()
     assert analysis_model(spec).shape_only
