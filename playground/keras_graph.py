@@ -15,12 +15,13 @@ This module is the only place in the playground that reads them; the cost model
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Hashable, Sequence
 
 __all__ = ["Call", "Step", "Flat", "graph_of", "is_unbuilt_sequential", "operations", "calls",
            "layer_calls", "producer", "io_structure", "sequential_input_layer", "flatten",
-           "output_shapes_for"]
+           "output_shapes_for", "weight_size"]
 
 
 class Call:
@@ -137,6 +138,14 @@ def output_shapes_for(call: Call, input_shapes: Sequence[tuple]) -> list[tuple]:
     return [tuple(s.shape) for s in keras.tree.flatten(spec)]
 
 
+def weight_size(variable: Any) -> int:
+    """The number of elements of a Keras weight, from the shape it was created with (no value is
+    read, so shapes-only models work; the TensorFlow backend's ``shape`` property would build a
+    ``TensorShape`` on every call, a tenth of a whole cost analysis)."""
+    shape = getattr(variable, "_shape", None)
+    return math.prod(variable.shape if shape is None else shape)
+
+
 # --- the flattened walk -------------------------------------------------------------------
 @dataclass
 class Step:
@@ -189,6 +198,8 @@ class _Flattener:
 
     def walk(self, graph: Any, scope: tuple, prefix: str) -> None:
         resolve = self.resolve
+        alias = self.alias
+        steps = self.steps
         for call in calls(graph):
             op = call.operation
             if call.is_input:
@@ -202,9 +213,11 @@ class _Flattener:
                     continue
             first = id(op) not in self.calls
             name = self.call_name(op, prefix)
-            self.steps.append(Step(name, call, first,
-                                   [resolve((scope, id(t))) for t in call.inputs],
-                                   [(scope, id(t)) for t in call.outputs]))
+            in_keys = [(scope, id(t)) for t in call.inputs]
+            if alias:  # only a nested model's boundary tensors have aliases
+                in_keys = [resolve(k) for k in in_keys]
+            steps.append(Step(name, call, first, in_keys,
+                              [(scope, id(t)) for t in call.outputs]))
 
     def nested(self, call: Call, sub: Any, scope: tuple, prefix: str) -> None:
         name = self.call_name(call.operation, prefix)

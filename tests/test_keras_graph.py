@@ -88,3 +88,11 @@ def test_io_structure_and_sequential_input():
     seq = keras.Sequential([keras.Input((4,), name="x"), L.Dense(2)])
     assert kg.sequential_input_layer(seq).name == "x"
     assert kg.sequential_input_layer(keras.Sequential([L.Dense(2)])) is None
+
+
+def test_weight_size_counts_elements_without_reading_values():
+    layer = L.Conv2D(8, 3)
+    layer.build((None, 16, 16, 3))
+    kernel, bias = layer.weights
+    assert kg.weight_size(kernel) == 3 * 3 * 3 * 8 and kg.weight_size(bias) == 8
+    assert sum(kg.weight_size(v) for v in layer.weights) == layer.count_params()

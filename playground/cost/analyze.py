@@ -34,7 +34,6 @@ Conventions (see also the handlers module):
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
@@ -277,12 +276,13 @@ class _Walker:
 
         # Params: from the weights' shapes, on the first call of a shared layer only.
         trainable = non_trainable = 0
+        weight_size = kg.weight_size
         if step.first_call:
             weights = getattr(op, "weights", None) or ()
             if weights:
                 layer_trainable = getattr(op, "trainable", True)
                 for v in weights:
-                    n = math.prod(v.shape)
+                    n = weight_size(v)
                     if layer_trainable and v.trainable:
                         trainable += n
                     else:
@@ -386,7 +386,7 @@ def _input_overrides(graph: Any, input_keys: list, input_shape: tuple | list) ->
 
 
 def _count(weights: Iterable[Any]) -> int:
-    return int(sum(math.prod(v.shape) for v in weights))
+    return int(sum(kg.weight_size(v) for v in weights))
 
 
 def analyze(model: Any, batch: int = 1, optimizer: str = "adam",
