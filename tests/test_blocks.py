@@ -150,12 +150,12 @@ def test_block_ctx_applies_inner_blocks_under_its_name():
     import keras
 
     from playground.blocks import BlockCtx
-    x = keras.Input((8, 8, 3))
+    x = keras.Input((8, 8, 3), name="x")
     ctx = BlockCtx("res_2", "residual")
     y = ctx.apply([{"type": "conv", "params": {"filters": 4}},
                    {"type": "conv", "name": "last", "params": {"filters": 5}}], x)
     assert tuple(y.shape) == (None, 8, 8, 5)
-    model = keras.Model(x, y)
+    model = keras.Model(x, y, name="m")
     names = [layer.name for layer in model.layers]
     assert "res_2.conv_1.conv" in names and "res_2.last.conv" in names
     branch = ctx.child("br2", "branch_concat")

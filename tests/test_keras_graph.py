@@ -1,4 +1,7 @@
-"""The Keras graph adapter (playground.keras_graph): calls, layers, nested expansion."""
+"""The Keras graph adapter (playground.keras_graph): calls, layers, nested expansion.
+
+Every layer and model is named: Keras' auto-name counters are global, and other tests read
+auto-names (``concatenate``)."""
 import keras
 import pytest
 from keras import layers as L
@@ -21,11 +24,12 @@ def nested_model():
 
 
 def test_graph_of_finds_the_functional_behind_a_model():
-    m = keras.Sequential([keras.Input((4,)), L.Dense(2)])
+    m = keras.Sequential([keras.Input((4,), name="x"), L.Dense(2, name="d")], name="s")
     assert kg.graph_of(m) is not None and kg.graph_of(m) is not m
-    unbuilt = keras.Sequential([L.Dense(2)])
+    unbuilt = keras.Sequential([L.Dense(2, name="d")], name="u")
     assert kg.graph_of(unbuilt) is None and kg.is_unbuilt_sequential(unbuilt)
-    assert kg.graph_of(L.Dense(2)) is None and not kg.is_unbuilt_sequential(L.Dense(2))
+    layer = L.Dense(2, name="d")
+    assert kg.graph_of(layer) is None and not kg.is_unbuilt_sequential(layer)
 
 
 def test_calls_run_deepest_first_and_know_their_tensors(nested_model):
@@ -72,26 +76,26 @@ def test_flatten_enters_nested_models_and_numbers_repeated_calls(nested_model):
 
 
 def test_output_shapes_for_other_input_shapes():
-    inp = keras.Input((None, None, 3))
+    inp = keras.Input((None, None, 3), name="x")
     out = L.Conv2D(8, 3, strides=2, padding="same", name="c")(inp)
-    model = keras.Model(inp, out)
+    model = keras.Model(inp, out, name="m")
     call = next(c for c in kg.calls(model) if c.operation.name == "c")
     assert kg.output_shapes_for(call, [(None, 64, 48, 3)]) == [(None, 32, 24, 8)]
 
 
 def test_io_structure_and_sequential_input():
     a, b = keras.Input((2,), name="a"), keras.Input((3,), name="b")
-    out = L.Concatenate()([a, b])
-    model = keras.Model({"a": a, "b": b}, [out])
+    out = L.Concatenate(name="cat")([a, b])
+    model = keras.Model({"a": a, "b": b}, [out], name="m")
     ins, outs = kg.io_structure(model)
     assert set(ins) == {"a", "b"} and isinstance(outs, list) and len(outs) == 1
-    seq = keras.Sequential([keras.Input((4,), name="x"), L.Dense(2)])
+    seq = keras.Sequential([keras.Input((4,), name="x"), L.Dense(2, name="d")], name="s")
     assert kg.sequential_input_layer(seq).name == "x"
-    assert kg.sequential_input_layer(keras.Sequential([L.Dense(2)])) is None
+    assert kg.sequential_input_layer(keras.Sequential([L.Dense(2, name="d")], name="u")) is None
 
 
 def test_weight_size_counts_elements_without_reading_values():
-    layer = L.Conv2D(8, 3)
+    layer = L.Conv2D(8, 3, name="c")
     layer.build((None, 16, 16, 3))
     kernel, bias = layer.weights
     assert kg.weight_size(kernel) == 3 * 3 * 3 * 8 and kg.weight_size(bias) == 8
