@@ -24,7 +24,7 @@ import_keras_quietly()
 
 import keras  # noqa: E402
 
-from playground.analysis import analyze_spec  # noqa: E402
+from playground.cached import analyze_spec  # noqa: E402
 from playground.cost import analyze  # noqa: E402
 from playground.spec import ArchSpec  # noqa: E402
 from playground.zoo import ZOO  # noqa: E402

@@ -109,7 +109,7 @@ def fmt_ms(xs) -> str:
 def bench_builder(n_reruns: int, n_uncached: int, probe_freeze: bool = True) -> tuple[bool, dict]:
     from streamlit.testing.v1 import AppTest
 
-    from playground.analysis import analyze_spec
+    from playground.cached import analyze_spec
     from playground.editor import EditSession, evaluate, spec_to_query
 
     spec = cifar30()

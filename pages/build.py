@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from playground._env import freeze_import_heap
-from playground.analysis import analysis_model, analyze_spec
+from playground.cached import analysis_model, analyze_spec
 from playground.blocks import BLOCKS
 from playground.charts import METRICS, layer_rows, per_layer_figure
 from playground.components import block_board, parse_event

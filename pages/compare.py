@@ -6,7 +6,7 @@ import streamlit as st
 
 from playground._env import freeze_import_heap
 
-from playground.analysis import analyze_spec, analyze_target, model_for
+from playground.cached import analyze_spec, analyze_target, model_for
 from playground.charts import METRICS, layer_rows, per_layer_figure
 from playground.comparisons import COMPARISONS, conv_macs, spec_from_upload, totals
 from playground.cost import CONVENTIONS, format_bytes, format_count

@@ -9,7 +9,7 @@ import streamlit as st
 
 from playground._env import freeze_import_heap
 
-from playground.analysis import analyze_spec, analyze_target, model_for
+from playground.cached import analyze_spec, analyze_target, model_for
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.errors import SpecError
 from playground.export import export_bytes

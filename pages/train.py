@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from playground._env import freeze_import_heap
-from playground.analysis import analyze_spec
+from playground.cached import analyze_spec
 from playground.cost import format_count
 from playground.data import DATASETS
 from playground.errors import SpecError

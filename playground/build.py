@@ -11,52 +11,15 @@ views, which read shapes only): about twice as fast, and its weights refuse to b
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import keras
 
 from playground import blocks as _blocks  # noqa: F401  (registers every block type)
-from playground.blocks.base import BLOCKS, BlockCtx, resolve_params
+from playground.blocks.base import apply_block
 from playground.blocks.layers import keras_input
 from playground.errors import SpecError, first_line
-from playground.spec import ArchSpec, BlockSpec, block_names
-
-
-def apply_block(x: Any, bspec: BlockSpec | Mapping[str, Any], name: str, outputs: list) -> Any:
-    """Build one block on ``x`` under the layer-name prefix ``name``."""
-    if not isinstance(bspec, BlockSpec):
-        bspec = BlockSpec.from_dict(bspec, f"block '{name}'")
-    where = f"block '{name}' ({bspec.type})"
-    if bspec.type not in BLOCKS:
-        raise SpecError(f"block '{name}'", f"unknown block type {bspec.type!r}; known: "
-                        + ", ".join(BLOCKS.list()), block=name.split(".")[0])
-    btype = BLOCKS.get(bspec.type)
-    try:
-        params = resolve_params(btype, bspec.params, where)
-    except SpecError as e:
-        e.block = name.split(".")[0]
-        raise
-    ctx = BlockCtx(name, bspec.type, outputs)
-    try:
-        return btype.build(x, params, ctx)
-    except SpecError:
-        raise
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
-        raise ctx.error(first_line(e, 300)) from None
-
-
-def apply_blocks(x: Any, items: Iterable[Any], parent: BlockCtx) -> Any:
-    """Build an inner block list (a composite block's body) under ``parent``'s name."""
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        bs = item if isinstance(item, BlockSpec) else BlockSpec.from_dict(
-            item, f"{parent.where} inner block #{i + 1}")
-        local = bs.name or f"{bs.type}_{i + 1}"
-        if local in seen:
-            raise parent.error(f"duplicate inner block name {local!r}")
-        seen.add(local)
-        x = apply_block(x, bs, f"{parent.name}.{local}", parent.outputs)
-    return x
+from playground.spec import ArchSpec, block_names
 
 
 def model_name(spec: ArchSpec) -> str:

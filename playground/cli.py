@@ -65,7 +65,7 @@ def _target(args: argparse.Namespace):
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from playground.analysis import analyze_target
+    from playground.cached import analyze_target
     if args.batch < 1:
         raise SpecError("--batch", f"must be a positive integer, got {args.batch}")
     report = analyze_target(_target(args), batch=args.batch, optimizer=args.optimizer)
@@ -78,7 +78,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from playground.export import export_model
-    from playground.analysis import model_for
+    from playground.cached import model_for
     target = _target(args)
     obj = target.spec if target.spec is not None else model_for(target)
     export_model(obj, args.format, args.output)
@@ -87,7 +87,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from playground.analysis import analyze_target, model_for
+    from playground.cached import analyze_target, model_for
     from playground.graph import model_graph, to_dot
     target = _target(args)
     report = analyze_target(target)

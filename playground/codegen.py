@@ -22,7 +22,9 @@ import math
 import re
 from typing import Any, Callable
 
+from playground import keras_graph as kg
 from playground.errors import SpecError
+from playground.graph import functional_of, walk_layers
 
 # from_config overrides that only deserialize values a constructor also accepts as config
 _SAFE_FROM_CONFIG = {"Dense", "EinsumDense", "Embedding", "Rescaling", "ReversibleEmbedding"}
@@ -293,9 +295,7 @@ class _Writer:
         import keras
         if isinstance(model, keras.Sequential):
             return self.sequential(model, function_name)
-        from playground.graph import functional_of
-        fn = functional_of(model)
-        return self.functional(fn, function_name)
+        return self.functional(functional_of(model), function_name)
 
     def nested(self, layer: Any) -> str:
         name = self.unique(f"build_{layer.name}")
@@ -313,10 +313,9 @@ class _Writer:
                                            f"{e}") from None
 
     def sequential(self, model: Any, function_name: str) -> str:
-        from keras import layers as L
         items = []
-        first = model._layers[0] if getattr(model, "_layers", None) else None
-        if isinstance(first, L.InputLayer):
+        first = kg.sequential_input_layer(model)
+        if first is not None:
             items.append(_input_expr(first))
         items += [self.expr(layer) for layer in model.layers]
         body = "".join(f"        {it},\n" for it in items)
@@ -326,40 +325,30 @@ class _Writer:
         return src
 
     def functional(self, fn: Any, function_name: str) -> str:
-        from playground.graph import _node_key
-        ops = fn._operations
-        op_index = {id(op): i for i, op in enumerate(ops)}
-        own = fn._nodes
-        n_calls: dict[int, int] = {}
-        for op in ops:
-            n_calls[id(op)] = sum(1 for i in range(len(op._inbound_nodes))
-                                  if _node_key(op, i) in own)
-        nodes = []
-        for depth in sorted(fn._nodes_by_depth, reverse=True):
-            level = []
-            for node in fn._nodes_by_depth[depth]:
-                op = node.operation
-                level.append((op_index.get(id(op), 1 << 30), op._inbound_nodes.index(node), node))
-            nodes.extend(sorted(level, key=lambda t: (t[0], t[1])))
-
+        position = {id(op): i for i, op in enumerate(kg.operations(fn))}
+        n_calls = {id(op): len(op_calls) for op, op_calls in kg.layer_calls(fn)}
+        # deepest first (as Keras runs them); within a depth by layer order, then call order
+        calls = sorted(kg.calls(fn), key=lambda c: (-c.depth, position.get(id(c.operation),
+                                                                           1 << 30), c.index))
         names: dict[tuple[int, int, int], str] = {}
 
         def tensor(t: Any) -> str:
-            h = t._keras_history
-            key = (id(h.operation), h.node_index, h.tensor_index)
+            op, node_index, tensor_index = kg.producer(t)
+            key = (id(op), node_index, tensor_index)
             if key not in names:
-                raise SpecError("code export", f"tensor from layer '{h.operation.name}' is used "
+                raise SpecError("code export", f"tensor from layer '{op.name}' is used "
                                                "before it is defined")
             return names[key]
 
         lines: list[str] = []
         shared: dict[int, str] = {}
         counter = 0
-        for _, node_index, node in nodes:
-            op = node.operation
+        for c in calls:
+            op = c.operation
+            node_index = c.index
             var = f"x{counter}"
             counter += 1
-            if type(op).__name__ == "InputLayer" and not node.input_tensors:
+            if type(op).__name__ == "InputLayer" and not c.inputs:
                 lines.append(f"{var} = {_input_expr(op)}")
                 names[(id(op), node_index, 0)] = var
                 continue
@@ -371,14 +360,14 @@ class _Writer:
             else:
                 callee = self.expr(op)
             try:
-                call = [py(a, tensor) for a in node.arguments.args]
-                for k, v in node.arguments.kwargs.items():
+                call = [py(a, tensor) for a in c.args]
+                for k, v in c.kwargs.items():
                     if v is None or k == "mask":  # Keras propagates masks by itself
                         continue
                     call.append(f"{k}={py(v, tensor)}")
             except _NoCtor as e:
                 raise SpecError("code export", f"call of layer '{op.name}': {e}") from None
-            outs = node.outputs
+            outs = c.outputs
             if len(outs) == 1:
                 lines.append(f"{var} = {callee}({', '.join(call)})")
                 names[(id(op), node_index, 0)] = var
@@ -386,8 +375,9 @@ class _Writer:
                 lines.append(f"{var} = keras.tree.flatten({callee}({', '.join(call)}))")
                 for i in range(len(outs)):
                     names[(id(op), node_index, i)] = f"{var}[{i}]"
-        inputs = py(_structure(fn._inputs_struct), tensor)
-        outputs = py(_structure(fn._outputs_struct), tensor)
+        in_struct, out_struct = kg.io_structure(fn)
+        inputs = py(_structure(in_struct), tensor)
+        outputs = py(_structure(out_struct), tensor)
         body = "".join(f"    {line}\n" for line in lines)
         src = (f"def {function_name}():\n{body}"
                f"    return keras.Model(inputs={inputs}, outputs={outputs}, name={py(fn.name)})\n")
@@ -447,7 +437,6 @@ def source_to_model(source: str, function_name: str = "build_model") -> Any:
 
 def model_structure(model: Any) -> list[tuple[str, str, tuple[str, ...]]]:
     """``(layer name, layer type, parent layer names)`` in graph order: what a rebuild keeps."""
-    from playground.graph import walk_layers
     return [(i.name, i.type, tuple(i.parents)) for i in walk_layers(model)]
 
 

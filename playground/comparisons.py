@@ -2,7 +2,7 @@
 
 ``COMPARISONS`` is a :class:`~playground.registry.Registry` of :class:`Comparison` objects; the
 Compare page shows one button per entry, and ``tests/test_comparisons.py`` checks the lecture's
-figures against :func:`playground.analysis.analyze_spec`. Convolutions in the cost-only variants
+figures against :func:`playground.cached.analyze_spec`. Convolutions in the cost-only variants
 have no bias and no batch norm, so their parameter counts are the textbook K*K*Cin*Cout.
 
 Also here: :func:`spec_from_upload` (an uploaded spec file -> ArchSpec or a one-line SpecError)
@@ -193,7 +193,7 @@ def spec_from_upload(filename: str, data: bytes) -> ArchSpec:
 
 def totals(report: Any) -> dict[str, int]:
     """The side-by-side totals of one architecture (peak memory at the report's batch)."""
-    from playground.analysis import summary
+    from playground.cost.headline import summary
     s = summary(report)
     return {"params": s["params"], "trainable": s["trainable_params"], "macs": s["macs"],
             "flops": s["flops"], "weight_bytes_fp32": s["weight_bytes_fp32"],

@@ -8,7 +8,7 @@ undo stack with a short label ("+Conv", "-Inception module", "Conv kernel 3 -> 5
 by name and duplicates of one type stay distinguishable.
 
 :func:`evaluate` builds and analyses the current spec (cached by the spec's content hash through
-:func:`playground.analysis.analyze_spec`). When the spec is invalid it returns the
+:func:`playground.cached.analyze_spec`). When the spec is invalid it returns the
 :class:`SpecError` with the offending block's index and keeps the last valid report on screen.
 
 :func:`spec_to_query` / :func:`spec_from_query` make compact share links, and :func:`palette`
@@ -416,7 +416,8 @@ def evaluate(session: EditSession, batch: int = 1) -> Evaluation:
 
     Never raises for an invalid spec: the SpecError comes back in the result, pointing at the
     offending block, with the last valid report kept on screen."""
-    from playground.analysis import analyze_spec, summary
+    from playground.cached import analyze_spec
+    from playground.cost.headline import summary
 
     spec = session.spec
     names = block_names(spec)

@@ -1,6 +1,7 @@
 """One neutral architecture graph and thin renderers (pydot / DOT text / SVG / plotly).
 
-:func:`model_graph` walks a built Keras Functional (or Sequential) model into a :class:`Graph`
+:func:`model_graph` walks a built Keras Functional (or Sequential) model (through
+:mod:`playground.keras_graph`, the one reader of Keras' graph internals) into a :class:`Graph`
 of plain :class:`Node` records and ``(source, target)`` edges, either one node per layer
 (``level="layer"``) or with composite blocks collapsed (``level="block"``). The renderers only
 read that graph, so tests can assert on edges rather than on pictures.
@@ -22,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from playground import keras_graph as kg
 from playground.errors import SpecError
 
 try:  # one way of writing counts across the app (346.8M); the formulas need no Keras
@@ -168,14 +170,6 @@ class _LayerInfo:
     params: int
 
 
-def _node_key(op: Any, index: int) -> str:
-    try:
-        from keras.src.ops.function import make_node_key
-        return make_node_key(op, index)
-    except ImportError:  # pragma: no cover - the key format of Keras 3.0-3.15
-        return f"{id(op)}_ib-{index}"
-
-
 def _shape_of(tensors: Sequence[Any]) -> Any:
     shapes = [tuple(t.shape) for t in tensors]
     if not shapes:
@@ -192,39 +186,32 @@ def _param_count(layer: Any) -> int:
 
 def functional_of(model: Any) -> Any:
     """The Functional graph behind ``model`` (a Sequential keeps one once it has an input)."""
-    import keras
-    if isinstance(model, keras.Sequential):
-        fn = getattr(model, "_functional", None)
-        if fn is None:
-            raise SpecError("graph", f"Sequential model '{model.name}' has no input shape yet; "
-                                     "start it with keras.Input(shape=...)")
+    fn = kg.graph_of(model)
+    if fn is not None:
         return fn
-    if not hasattr(model, "_operations") or not hasattr(model, "_nodes"):
-        raise SpecError("graph", f"model '{getattr(model, 'name', model)}' is not a Functional or "
-                                 "Sequential Keras model; subclassed models have no static graph")
-    return model
+    if kg.is_unbuilt_sequential(model):
+        raise SpecError("graph", f"Sequential model '{model.name}' has no input shape yet; "
+                                 "start it with keras.Input(shape=...)")
+    raise SpecError("graph", f"model '{getattr(model, 'name', model)}' is not a Functional or "
+                             "Sequential Keras model; subclassed models have no static graph")
 
 
 def walk_layers(model: Any) -> list[_LayerInfo]:
     """Every layer of the model's graph in topological order, with its parent layers."""
-    fn = functional_of(model)
-    own = fn._nodes
     out: list[_LayerInfo] = []
-    for op in fn._operations:
+    for op, op_calls in kg.layer_calls(functional_of(model)):
         parents: list[str] = []
         shape = None
         n_inputs = 0
-        for idx, node in enumerate(op._inbound_nodes):
-            if _node_key(op, idx) not in own:
-                continue
-            tensors = node.input_tensors
+        for call in op_calls:
+            tensors = call.inputs
             n_inputs = max(n_inputs, len(tensors))
             for t in tensors:
-                src = t._keras_history.operation
+                src = kg.producer(t)[0]
                 if src is not None and src.name not in parents:
                     parents.append(src.name)
             if shape is None:
-                shape = _shape_of(node.outputs)
+                shape = _shape_of(call.outputs)
         out.append(_LayerInfo(op.name, op, type(op).__name__, parents, shape, n_inputs,
                               _param_count(op)))
     return out

@@ -19,9 +19,50 @@ NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
 INPUT_DTYPES = ("float32", "int32", "uint8")
 
 
-@dataclass(frozen=True)
-class BlockSpec:
-    """One block: its registered ``type``, its parameters and an optional unique ``name``."""
+_DERIVED = ("_canonical_text", "_key")
+
+
+def _jsonable(obj: Any) -> Any:
+    """Inner blocks given as BlockSpec objects are written as their dicts."""
+    if isinstance(obj, BlockSpec):
+        return obj.to_dict()
+    raise TypeError(f"a spec value must be JSON data, got {type(obj).__name__}")
+
+
+class _Canonical:
+    """Equality and hashing by canonical JSON text, computed once per (immutable) spec object:
+    equal specs hash equal, so a spec can key ``functools`` caches and dicts directly."""
+
+    __slots__ = ()
+
+    def _canonical(self) -> str:
+        text = self.__dict__.get("_canonical_text")
+        if text is None:
+            text = json.dumps(self.to_dict(), sort_keys=True, separators=(", ", ": "),
+                              default=_jsonable)
+            object.__setattr__(self, "_canonical_text", text)
+        return text
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self is other or self._canonical() == other._canonical()
+
+    def __hash__(self) -> int:
+        return hash(self._canonical())
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the cached canonical text and key are derived data: not pickled or copied
+        return {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
+
+
+@dataclass(frozen=True, eq=False)
+class BlockSpec(_Canonical):
+    """One block: its registered ``type``, its parameters and an optional unique ``name``.
+
+    Immutable by contract: ``params`` is a private deep copy that nothing may modify (edits make
+    a new spec). Equal and hashed by its canonical JSON, so it can key caches.
+    """
 
     type: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -60,9 +101,13 @@ class BlockSpec:
         return cls(type=btype, params=params, name=name)
 
 
-@dataclass(frozen=True)
-class ArchSpec:
-    """A whole architecture: input shape (no batch), ordered blocks, and a head block."""
+@dataclass(frozen=True, eq=False)
+class ArchSpec(_Canonical):
+    """A whole architecture: input shape (no batch), ordered blocks, and a head block.
+
+    Immutable and hashable: equal (and hashed) by its canonical JSON, the text :meth:`key`
+    digests, so ``functools`` caches keyed by a spec serve any equal spec.
+    """
 
     input_shape: tuple[int, ...]
     blocks: tuple[BlockSpec, ...]
@@ -128,8 +173,13 @@ class ArchSpec:
 
     # --- identity and edits --------------------------------------------------------------
     def key(self) -> str:
-        """A stable content hash: equal specs share it (the cache key for cost and graphs)."""
-        return hashlib.sha256(self.to_json(indent=None).encode()).hexdigest()[:20]
+        """A stable content hash: equal specs share it (the spec's short id in URLs, files and
+        UI state)."""
+        key = self.__dict__.get("_key")
+        if key is None:
+            key = hashlib.sha256(self._canonical().encode()).hexdigest()[:20]
+            object.__setattr__(self, "_key", key)
+        return key
 
     def replace(self, **changes: Any) -> "ArchSpec":
         return replace(self, **changes)

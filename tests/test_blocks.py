@@ -144,3 +144,22 @@ def test_shapes_only_build_reports_the_same_cost_for_every_block(btype):
     real, shapes = build(spec), build_shapes(spec)
     assert shapes.count_params() == real.count_params()
     assert analyze(shapes).to_dict() == analyze(real).to_dict()
+
+
+def test_block_ctx_applies_inner_blocks_under_its_name():
+    import keras
+
+    from playground.blocks import BlockCtx
+    x = keras.Input((8, 8, 3), name="x")
+    ctx = BlockCtx("res_2", "residual")
+    y = ctx.apply([{"type": "conv", "params": {"filters": 4}},
+                   {"type": "conv", "name": "last", "params": {"filters": 5}}], x)
+    assert tuple(y.shape) == (None, 8, 8, 5)
+    model = keras.Model(x, y, name="m")
+    names = [layer.name for layer in model.layers]
+    assert "res_2.conv_1.conv" in names and "res_2.last.conv" in names
+    branch = ctx.child("br2", "branch_concat")
+    assert branch.name == "res_2.br2" and branch.outputs is ctx.outputs
+    with pytest.raises(SpecError, match="duplicate inner block name 'a'") as e:
+        ctx.apply([{"type": "conv", "name": "a"}, {"type": "conv", "name": "a"}], x)
+    assert e.value.block == "res_2"

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from playground.analysis import analyze_spec, summary
+from playground.cached import analyze_spec
+from playground.cost.headline import summary
 from playground.charts import layer_rows
 from playground.comparisons import (COMPARISONS, conv_macs, spec_from_upload,
                                     totals)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from playground.analysis import analyze_spec
+from playground.cached import analyze_spec
 from playground.cost import format_count
 from playground.zoo import ZOO
 

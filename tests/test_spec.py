@@ -59,3 +59,40 @@ def test_malformed_specs_raise_spec_errors(text, rule):
     with pytest.raises(SpecError) as e:
         ArchSpec.from_json(text, "file 'x.json'")
     assert rule in str(e.value)
+
+
+def test_specs_are_hashable_by_content():
+    spec = ZOO.get("resnet20-cifar").spec()
+    again = ArchSpec.from_json(spec.to_json())
+    assert again is not spec and again == spec and hash(again) == hash(spec)
+    assert {spec: 1}[again] == 1
+    other = spec.with_input((64, 64, 3))
+    assert other != spec and len({spec, again, other}) == 2
+    b = BlockSpec("conv", {"filters": 8, "kernel": [3, 3]})
+    assert b == BlockSpec.from_dict({"type": "conv", "params": {"kernel": [3, 3], "filters": 8}})
+    assert b != BlockSpec("conv", {"filters": 8, "kernel": [3, 3]}, name="c")
+    assert len({b, BlockSpec("conv", {"filters": 8, "kernel": [3, 3]})}) == 1
+
+
+def test_key_is_the_digest_of_the_canonical_json():
+    import hashlib
+    spec = ZOO.get("googlenet").spec()
+    assert spec.key() == hashlib.sha256(spec.to_json(indent=None).encode()).hexdigest()[:20]
+
+
+def test_copies_and_pickles_are_equal_and_carry_no_derived_state():
+    import copy
+    import pickle
+    spec = ZOO.get("mobilenet").spec()
+    hash(spec), spec.key()  # fills the cached canonical text and key
+    for twin in (pickle.loads(pickle.dumps(spec)), copy.deepcopy(spec)):
+        assert twin == spec and hash(twin) == hash(spec) and twin.key() == spec.key()
+    state = spec.__getstate__()
+    assert "_canonical_text" not in state and "_key" not in state and "blocks" in state
+
+
+def test_inner_blockspecs_in_params_are_hashed_as_their_dicts():
+    inner = BlockSpec("conv", {"filters": 4})
+    a = BlockSpec("residual", {"body": [inner]})
+    b = BlockSpec("residual", {"body": [{"type": "conv", "params": {"filters": 4}}]})
+    assert a == b and hash(a) == hash(b)

@@ -5,7 +5,8 @@ style). The ``keras:`` entries build keras.applications models with random weigh
 """
 import pytest
 
-from playground.analysis import analyze_spec, weight_depth
+from playground.cached import analyze_spec
+from playground.cost.headline import weight_depth
 from playground.cost import analyze
 from playground.zoo import ZOO
 
@@ -28,7 +29,7 @@ def test_spec_entry_params_and_reference(name):
     entry = ZOO.get(name)
     assert entry.ref.source, "every entry names the source of its figures"
     spec = entry.spec()
-    from playground.analysis import build_cached
+    from playground.cached import build_cached
     model = build_cached(spec)
     report = analyze_spec(spec)
     assert report.params == model.count_params()
@@ -78,7 +79,7 @@ def test_unknown_zoo_option_is_a_spec_error():
 @pytest.mark.parametrize("name", ZOO.list())
 def test_code_export_round_trips_for_every_entry(name):
     """Executing the generated Keras source rebuilds the same layer graph and parameter count."""
-    from playground.analysis import build_cached
+    from playground.cached import build_cached
     from playground.codegen import model_structure, model_to_source, source_to_model
     entry = ZOO.get(name)
     model = build_cached(entry.spec()) if entry.is_spec else entry.build()

@@ -2,16 +2,18 @@
 
 A builder is a small function ``(x, p, b) -> x``: ``x`` the incoming Keras tensor, ``p`` the
 resolved parameters, ``b`` the :class:`BlockCtx` that names layers (``b.layer("conv")`` ->
-``"stage2_b1.conv"``) and raises :class:`SpecError` naming the block. The same schema drives
-validation, the builder UI's widgets and code export.
+``"stage2_b1.conv"``), raises :class:`SpecError` naming the block and builds a composite
+block's inner blocks (``b.apply(p.body, x)``, through :func:`apply_block`). The same schema
+drives validation, the builder UI's widgets and code export.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from playground.errors import SpecError
+from playground.errors import SpecError, first_line
 from playground.registry import Registry
+from playground.spec import BlockSpec
 
 CATEGORIES = ("convolution", "efficient", "composite", "pooling", "layers", "sequence", "head")
 
@@ -154,7 +156,7 @@ def resolve_params(btype: BlockType, given: Mapping[str, Any], where: str) -> P:
 
 @dataclass
 class BlockCtx:
-    """Names the layers of one block and reports errors against it."""
+    """Names the layers of one block, reports errors against it and applies its inner blocks."""
 
     name: str
     type: str
@@ -171,4 +173,43 @@ class BlockCtx:
         return SpecError(self.where, rule, block=self.name.split(".")[0])
 
     def child(self, name: str, btype: str) -> "BlockCtx":
+        """The context of a part of this block (``{self.name}.{name}``), e.g. one branch."""
         return BlockCtx(f"{self.name}.{name}", btype, self.outputs)
+
+    def apply(self, items: Iterable[Any], x: Any) -> Any:
+        """Build an inner block list (a composite block's body or one branch) on ``x``: each
+        block is named ``{self.name}.{local}`` (its name, else ``{type}_{i}``)."""
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            bs = item if isinstance(item, BlockSpec) else BlockSpec.from_dict(
+                item, f"{self.where} inner block #{i + 1}")
+            local = bs.name or f"{bs.type}_{i + 1}"
+            if local in seen:
+                raise self.error(f"duplicate inner block name {local!r}")
+            seen.add(local)
+            x = apply_block(x, bs, f"{self.name}.{local}", self.outputs)
+        return x
+
+
+def apply_block(x: Any, bspec: BlockSpec | Mapping[str, Any], name: str, outputs: list) -> Any:
+    """Build one block on ``x`` under the layer-name prefix ``name`` (auxiliary outputs, such as
+    GoogLeNet's side classifiers, are appended to ``outputs``)."""
+    if not isinstance(bspec, BlockSpec):
+        bspec = BlockSpec.from_dict(bspec, f"block '{name}'")
+    where = f"block '{name}' ({bspec.type})"
+    if bspec.type not in BLOCKS:
+        raise SpecError(f"block '{name}'", f"unknown block type {bspec.type!r}; known: "
+                        + ", ".join(BLOCKS.list()), block=name.split(".")[0])
+    btype = BLOCKS.get(bspec.type)
+    try:
+        params = resolve_params(btype, bspec.params, where)
+    except SpecError as e:
+        e.block = name.split(".")[0]
+        raise
+    ctx = BlockCtx(name, bspec.type, outputs)
+    try:
+        return btype.build(x, params, ctx)
+    except SpecError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        raise ctx.error(first_line(e, 300)) from None

@@ -44,10 +44,9 @@ def residual_merge(x_in: Any, y: Any, b: BlockCtx, shortcut: str, survival: floa
         SHORTCUT, act_p("relu"), SURVIVAL), composite=True)
 def residual_block(x: Any, p: P, b: BlockCtx) -> Any:
     """y = body(x) + shortcut(x): any inner blocks, a 1x1 projection when shapes change."""
-    from playground.build import apply_blocks
     if not p.body:
         raise b.error("a residual block needs at least one block in its body")
-    y = apply_blocks(x, p.body, b)
+    y = b.apply(p.body, x)
     if len(y.shape) != len(x.shape):
         raise b.error("the residual body must keep a feature map (no flatten or global pooling)")
     return residual_merge(x, y, b, p.shortcut, p.survival_prob, p.activation)
@@ -143,8 +142,6 @@ def inception_block(x: Any, p: P, b: BlockCtx) -> Any:
               "each branch is a list of blocks; outputs are concatenated"),), composite=True)
 def branch_concat_block(x: Any, p: P, b: BlockCtx) -> Any:
     """Run several block lists on the same input and concatenate them (a custom Inception)."""
-    from playground.build import apply_blocks
-    from playground.blocks.base import BlockCtx as Ctx
     if len(p.branches) < 2:
         raise b.error("needs at least two branches")
     outs = []
@@ -152,7 +149,7 @@ def branch_concat_block(x: Any, p: P, b: BlockCtx) -> Any:
         if not br:
             outs.append(x)  # an empty branch passes the input through
             continue
-        outs.append(apply_blocks(x, br, Ctx(f"{b.name}.br{i + 1}", b.type, b.outputs)))
+        outs.append(b.child(f"br{i + 1}", b.type).apply(br, x))
     return L.concat(outs, b)
 
 

@@ -1,12 +1,14 @@
 """Read a built Keras model layer by layer and report its cost (:func:`analyze` -> CostReport).
 
-The walk follows the Functional graph in Keras' own execution order (``_nodes_by_depth``, deepest
-first, the order ``Functional.call`` runs), so the liveness-based peak memory matches how Keras
-runs the model. Nested Functional / Sequential models are entered and their layers reported as
-``outer/inner`` rows; a layer called several times (shared weights) gives one row per call,
-``name#1``, ``name#2``..., with its parameters on the first row only. Any other layer type goes
-through the handler table (:mod:`playground.cost.handlers`); one without a handler is listed in
-``uncounted`` with ``counted=False``, never silently zero.
+The walk is :func:`playground.keras_graph.flatten`: the Functional graph in Keras' own execution
+order (deepest first, the order ``Functional.call`` runs), so the liveness-based peak memory
+matches how Keras runs the model. Nested Functional / Sequential models are entered and their
+layers reported as ``outer/inner`` rows; a layer called several times (shared weights) gives one
+row per call, ``name#1``, ``name#2``..., with its parameters on the first row only. Any other
+layer type goes through the handler table (:mod:`playground.cost.handlers`); one without a
+handler is listed in ``uncounted`` with ``counted=False``, never silently zero. The receptive
+field and memory maths are pure functions in :mod:`playground.cost.receptive_field` and
+:mod:`playground.cost.memory`.
 
 Conventions (see also the handlers module):
 
@@ -32,32 +34,19 @@ Conventions (see also the handlers module):
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
+from playground import keras_graph as kg
 from playground.cost import formulas as F
-from playground.cost.formulas import UnknownDimension, format_bytes, format_count, plain_number
-from playground.cost.handlers import OpCost, field_effect, handler_for, split_channels
+from playground.cost import receptive_field as RF
+from playground.cost.formulas import UnknownDimension, format_bytes, format_count
+from playground.cost.handlers import OpCost, field_effect, handler_for
+from playground.cost.memory import (BYTES_PER_ELEMENT, OPTIMIZER_STATE, elements,
+                                    peak_live_bytes, training_memory, weight_bytes)
 from playground.errors import first_line
 
 __all__ = ["LayerCost", "CostReport", "analyze", "OPTIMIZER_STATE", "format_count", "format_bytes"]
-
-BYTES_PER_ELEMENT = 4  # fp32 activations
-
-# Optimizer state per trainable parameter, in multiples of the parameter count.
-OPTIMIZER_STATE = {
-    "sgd": 0,
-    "momentum": 1,
-    "rmsprop": 1,
-    "adagrad": 1,
-    "lion": 1,
-    "adam": 2,
-    "adamw": 2,
-    "nadam": 2,
-    "adamax": 2,
-    "adadelta": 2,
-}
 
 
 @dataclass
@@ -245,171 +234,34 @@ def _shape_text(shape: tuple | None, sep: str = ", ") -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# receptive field state per tensor
-
-
-@dataclass(frozen=True)
-class _Field:
-    rf: tuple  # per spatial axis, in input pixels (int or Fraction)
-    jump: tuple | None  # effective stride per axis; None once the field is the whole input
-    size: tuple  # spatial size of the model input the field lives in (entries may be None)
-
-
-def _fresh(spatial: tuple) -> _Field | None:
-    n = len(spatial)
-    if n == 0:
-        return None
-    return _Field((1,) * n, (1,) * n, tuple(spatial))
-
-
-def _whole(f: _Field) -> tuple:
-    return tuple(r if s is None else s for r, s in zip(f.rf, f.size))
-
-
-def _max_opt(values: Iterable[Any]) -> Any:
-    known = [v for v in values if v is not None]
-    return max(known) if known else None
-
-
-def _merge(fields: list[_Field | None]) -> _Field | None:
-    fs = [f for f in fields if f is not None]
-    if len(fs) <= 1:
-        return fs[0] if fs else None
-    n = len(fs[0].rf)
-    fs = [f for f in fs if len(f.rf) == n]
-    if len(fs) == 1:
-        return fs[0]
-    rf = tuple(max(f.rf[i] for f in fs) for i in range(n))
-    size = tuple(_max_opt(f.size[i] for f in fs) for i in range(n))
-    jumps = [f.jump for f in fs if f.jump is not None]
-    jump = tuple(max(j[i] for j in jumps) for i in range(n)) if jumps else None
-    return _Field(rf, jump, size)
-
-
-def _propagate(base: _Field | None, cost: OpCost, in_shape: tuple | None, out_shape: tuple,
-               data_format: str) -> _Field | None:
-    """The field of a layer's output from the (merged) field of its inputs."""
-    out_rank = len(out_shape)
-    if base is not None and base.jump is None:
-        return base  # downstream of a global view: still the whole input
-    if base is not None and (cost.global_field or out_rank < 2):
-        return _Field(_whole(base), None, base.size)
-    if out_rank < 2:
-        return None
-    out_spatial = split_channels(out_shape, data_format)[0]
-    if cost.reset:
-        return _fresh(out_spatial)
-    if cost.window is None and cost.scale is None:
-        if base is None or len(base.rf) != len(out_spatial):
-            return _fresh(out_spatial)
-        return base
-    n = len(cost.window if cost.window is not None else cost.scale)
-    if base is None or len(base.rf) != n:
-        base = _fresh(split_channels(in_shape or out_shape, data_format)[0][:n])
-        if base is None:
-            return None
-    rf, jump = list(base.rf), list(base.jump)
-    if cost.scale is not None:
-        jump = [j * s for j, s in zip(jump, cost.scale)]
-    if cost.window is not None:
-        for i, (k, s, d) in enumerate(cost.window):
-            rf[i], jump[i] = F.rf_step(rf[i], jump[i], k, s, d)
-    return _Field(tuple(rf), tuple(jump), base.size)
-
-
-# ---------------------------------------------------------------------------------------------
 # the walk
 
 
-def _graph_of(model: Any) -> Any | None:
-    """The object that holds the node graph: a Functional (or keras.Function) or a Sequential's
-    inner Functional; None for subclassed models and plain layers."""
-    if hasattr(model, "_nodes_by_depth"):
-        return model
-    inner = getattr(model, "_functional", None)
-    if inner is not None and hasattr(inner, "_nodes_by_depth"):
-        return inner
-    return None
-
-
-def _nodes_in_order(graph: Any) -> list:
-    by_depth = graph._nodes_by_depth
-    nodes = []
-    for depth in sorted(by_depth, reverse=True):
-        nodes.extend(by_depth[depth])
-    return nodes
-
-
-def _elements(shape: tuple) -> int | None:
-    n = 1
-    for d in shape:
-        if d is None:
-            return None
-        n *= d
-    return n
-
-
 class _Walker:
-    def __init__(self) -> None:
+    """Turns the flattened calls of a graph (:func:`playground.keras_graph.flatten`) into rows."""
+
+    def __init__(self, input_shapes: dict) -> None:
         self.rows: list[LayerCost] = []
-        self.steps: list[tuple[list, list]] = []  # (input keys, output keys) per row
-        self.alias: dict = {}
         self.shape: dict = {}  # key -> full shape (with batch)
-        self.field: dict = {}  # key -> _Field | None
+        self.field: dict = {}  # key -> Field | None
         self.nbytes: dict = {}  # key -> bytes per sample
         self.producer: dict = {}  # key -> row name
-        self.calls: dict[int, int] = {}
         self.uncounted: set[str] = set()
         self.warnings: list[str] = []
         self.unknown_bytes: list[str] = []
         self.unknown_dims: list[str] = []
-        self.input_shapes: dict = {}  # top-level input key -> full shape given to analyze()
+        self.input_shapes = input_shapes  # top-level input key -> full shape given to analyze()
 
-    def resolve(self, key: tuple) -> tuple:
-        alias = self.alias
-        while key in alias:
-            key = alias[key]
-        return key
-
-    def walk(self, graph: Any, scope: tuple, prefix: str) -> None:
-        for node in _nodes_in_order(graph):
-            op = node.operation
-            if node.is_input:
-                key = (scope, id(node.output_tensors[0]))
-                if scope and self.resolve(key) != key:
-                    continue  # a nested model's input: an alias of the caller's tensor
-                self._step(node, op, scope, prefix, input_layer=True)
-                continue
-            sub = _graph_of(op) if op is not graph else None
-            if sub is not None:
-                self._nested(node, op, sub, scope, prefix)
-            else:
-                self._step(node, op, scope, prefix)
-
-    def _call_name(self, op: Any, prefix: str) -> str:
-        count = self.calls.get(id(op), 0)
-        self.calls[id(op)] = count + 1
-        return prefix + op.name + (f"#{count}" if count else "")
-
-    def _nested(self, node: Any, op: Any, sub: Any, scope: tuple, prefix: str) -> None:
-        name = self._call_name(op, prefix)
-        sub_scope = scope + (id(node),)
-        for inner, outer in zip(sub.inputs, node.input_tensors):
-            self.alias[(sub_scope, id(inner))] = self.resolve((scope, id(outer)))
-        self.walk(sub, sub_scope, name + "/")
-        for outer, inner in zip(node.output_tensors, sub.outputs):
-            self.alias[(scope, id(outer))] = self.resolve((sub_scope, id(inner)))
-
-    def _step(self, node: Any, op: Any, scope: tuple, prefix: str,
-              input_layer: bool = False) -> None:
-        first_call = id(op) not in self.calls
-        name = self._call_name(op, prefix)
+    def step(self, step: kg.Step) -> None:
+        call = step.call
+        op = call.operation
+        name = step.name
+        input_layer = call.is_input
         type_name = type(op).__name__
-        in_tensors = node.input_tensors
-        out_tensors = node.output_tensors
-        resolve = self.resolve
-        in_keys = [resolve((scope, id(t))) for t in in_tensors]
-        out_keys = [(scope, id(t)) for t in out_tensors]
+        in_tensors = call.inputs
+        out_tensors = call.outputs
+        in_keys = step.in_keys
+        out_keys = step.out_keys
 
         # Shapes: the recorded ones, unless the caller fed this graph different shapes (a nested
         # model built on (None, None, 3) and called on 224x224): then ask Keras for the spec.
@@ -418,18 +270,19 @@ class _Walker:
         if input_layer and out_keys[0] in self.input_shapes:
             out_full = [self.input_shapes[out_keys[0]]]
         elif any(s != t.shape for s, t in zip(in_full, in_tensors)):
-            out_full = self._respec(node, in_tensors, in_full, out_full, name)
+            out_full = self._respec(call, in_full, out_full, name)
         in_shapes = [tuple(s[1:]) for s in in_full]
         out_shapes = [tuple(s[1:]) for s in out_full]
 
         # Params: from the weights' shapes, on the first call of a shared layer only.
         trainable = non_trainable = 0
-        if first_call:
+        weight_size = kg.weight_size
+        if step.first_call:
             weights = getattr(op, "weights", None) or ()
             if weights:
                 layer_trainable = getattr(op, "trainable", True)
                 for v in weights:
-                    n = math.prod(v.shape)
+                    n = weight_size(v)
                     if layer_trainable and v.trainable:
                         trainable += n
                     else:
@@ -454,7 +307,7 @@ class _Walker:
 
         act_bytes = 0
         for key, shape in zip(out_keys, out_shapes):
-            n = _elements(shape)
+            n = elements(shape)
             if n is None:
                 self.unknown_bytes.append(name)
                 n = 0
@@ -464,12 +317,14 @@ class _Walker:
 
         # Receptive field.
         if input_layer:
-            out_field = _fresh(out_shapes[0][:-1]) if len(out_shapes[0]) >= 2 else None
+            out_field = RF.input_field(out_shapes[0])
         else:
-            base = _merge([self.field.get(k) for k in in_keys])
-            out_field = _propagate(base, cost, in_shapes[0] if in_shapes else None,
-                                   out_shapes[0], getattr(op, "data_format", None) or
-                                   "channels_last")
+            out_field = RF.propagate(
+                RF.merge([self.field.get(k) for k in in_keys]), out_shapes[0],
+                in_shapes[0] if in_shapes else None,
+                getattr(op, "data_format", None) or "channels_last",
+                window=cost.window, scale=cost.scale, global_field=cost.global_field,
+                reset=cost.reset)
         for key, full in zip(out_keys, out_full):
             self.shape[key] = full
             self.field[key] = out_field
@@ -481,12 +336,7 @@ class _Walker:
             if p is not None and p not in parents:
                 parents.append(p)
 
-        if out_field is None:
-            rf = stride = None
-        else:
-            rf = tuple(plain_number(r) for r in out_field.rf)
-            stride = (None if out_field.jump is None
-                      else tuple(plain_number(j) for j in out_field.jump))
+        rf, stride = RF.field_values(out_field)
         self.rows.append(LayerCost(
             name=name,
             type=type_name,
@@ -502,49 +352,18 @@ class _Walker:
             counted=counted,
             inputs=parents,
         ))
-        self.steps.append((in_keys, out_keys))
 
-    def _respec(self, node, in_tensors, in_full, recorded, name):
+    def _respec(self, call: kg.Call, in_full: list, recorded: list, name: str) -> list:
         try:
-            import keras
-
-            values = {id(t): keras.KerasTensor(shape=s, dtype=t.dtype)
-                      for t, s in zip(in_tensors, in_full)}
-            args, kwargs = node.arguments.fill_in(values)
-            spec = node.operation.compute_output_spec(*args, **kwargs)
-            return [tuple(s.shape) for s in keras.tree.flatten(spec)]
+            return kg.output_shapes_for(call, in_full)
         except Exception as exc:  # keep the recorded shapes
             self.warnings.append(f"layer '{name}': could not re-derive shapes "
                                  f"({first_line(exc)}); "
                                  "using the shapes it was built with")
             return recorded
 
-    def peak_bytes(self, output_keys: list) -> int:
-        """Largest sum of live tensors over the steps (per sample)."""
-        n = len(self.steps)
-        produced: dict = {}
-        last: dict = {}
-        for i, (in_keys, out_keys) in enumerate(self.steps):
-            for k in out_keys:
-                produced[k] = i
-                last[k] = i
-            for k in in_keys:
-                last[k] = i  # steps run in order, so the latest consumer wins
-        for k in output_keys:
-            last[k] = n - 1
-        diff = [0] * (n + 1)
-        for k, i in produced.items():
-            b = self.nbytes.get(k, 0)
-            diff[i] += b
-            diff[last[k] + 1] -= b
-        peak = live = 0
-        for i in range(n):
-            live += diff[i]
-            peak = max(peak, live)
-        return peak
 
-
-def _input_overrides(graph: Any, input_shape: tuple | list) -> dict:
+def _input_overrides(graph: Any, input_keys: list, input_shape: tuple | list) -> dict:
     inputs = list(graph.inputs)
     shapes = list(input_shape)
     if not shapes or not isinstance(shapes[0], (tuple, list)):
@@ -553,7 +372,7 @@ def _input_overrides(graph: Any, input_shape: tuple | list) -> dict:
         raise ValueError(f"input_shape gives {len(shapes)} shape(s) but the model has "
                          f"{len(inputs)} input(s)")
     out = {}
-    for t, shape in zip(inputs, shapes):
+    for t, key, shape in zip(inputs, input_keys, shapes):
         shape = tuple(None if d is None else int(d) for d in shape)
         if len(shape) != len(t.shape) - 1:
             raise ValueError(f"input_shape {shape} has rank {len(shape)} but input "
@@ -562,12 +381,12 @@ def _input_overrides(graph: Any, input_shape: tuple | list) -> dict:
             if ref is not None and d != ref:
                 raise ValueError(f"input_shape {shape} does not fit input '{t.name}' of shape "
                                  f"{tuple(t.shape[1:])}")
-        out[((), id(t))] = (None,) + shape
+        out[key] = (None,) + shape
     return out
 
 
 def _count(weights: Iterable[Any]) -> int:
-    return int(sum(math.prod(v.shape) for v in weights))
+    return int(sum(kg.weight_size(v) for v in weights))
 
 
 def analyze(model: Any, batch: int = 1, optimizer: str = "adam",
@@ -588,19 +407,21 @@ def analyze(model: Any, batch: int = 1, optimizer: str = "adam",
     if opt not in OPTIMIZER_STATE:
         raise ValueError(
             f"unknown optimizer {optimizer!r}; known: {', '.join(sorted(OPTIMIZER_STATE))}")
-    graph = _graph_of(model)
+    graph = kg.graph_of(model)
     if graph is None:
         name = getattr(model, "name", type(model).__name__)
-        if getattr(model, "_functional", "absent") is None:
+        if kg.is_unbuilt_sequential(model):
             raise ValueError(f"model '{name}' is a Sequential model that is not built yet: give "
                              "it an input shape (keras.Input) or call build() first")
         raise ValueError(f"model '{name}' ({type(model).__name__}) has no layer graph to read: "
                          "analyze() needs a Functional or Sequential model")
 
-    walker = _Walker()
-    if input_shape is not None:
-        walker.input_shapes = _input_overrides(graph, input_shape)
-    walker.walk(graph, (), "")
+    flat = kg.flatten(graph)
+    overrides = {} if input_shape is None else _input_overrides(graph, flat.input_keys,
+                                                                input_shape)
+    walker = _Walker(overrides)
+    for step in flat.steps:
+        walker.step(step)
     rows = walker.rows
 
     trainable = _count(model.trainable_weights)
@@ -624,19 +445,10 @@ def analyze(model: Any, batch: int = 1, optimizer: str = "adam",
 
     macs = sum(r.macs for r in rows)
     other = sum(r.other_ops for r in rows)
-    out_keys = [walker.resolve(((), id(t))) for t in graph.outputs]
-    peak = walker.peak_bytes(out_keys)  # per sample; at_batch() scales the memory figures
+    # per sample; at_batch() scales the memory figures
+    peak = peak_live_bytes([(s.in_keys, s.out_keys) for s in flat.steps], walker.nbytes,
+                           flat.output_keys)
     saved = sum(r.activation_bytes for r in rows)
-    weights_b = params * 4
-    grads_b = trainable * 4
-    opt_b = OPTIMIZER_STATE[opt] * trainable * 4
-    training = {
-        "weights": weights_b,
-        "gradients": grads_b,
-        "optimizer_state": opt_b,
-        "activations": saved,
-        "total": weights_b + grads_b + opt_b + saved,
-    }
     return CostReport(
         model_name=getattr(model, "name", ""),
         layers=rows,
@@ -646,9 +458,9 @@ def analyze(model: Any, batch: int = 1, optimizer: str = "adam",
         macs=macs,
         other_ops=other,
         flops=F.flops(macs, other),
-        weight_bytes={"fp32": params * 4, "fp16": params * 2, "int8": params},
+        weight_bytes=weight_bytes(params),
         peak_activation_bytes=peak,
-        training_memory=training,
+        training_memory=training_memory(params, trainable, saved, opt),
         batch=1,
         optimizer=opt,
         uncounted=sorted(walker.uncounted),

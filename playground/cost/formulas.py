@@ -152,6 +152,13 @@ def conv_transpose_output_length(
 Number = int | Fraction
 
 
+def split_channels(shape: tuple, data_format: str | None) -> tuple[tuple, int | None]:
+    """``(spatial dims, channels)`` of a shape without the batch axis."""
+    if data_format == "channels_first":
+        return tuple(shape[1:]), shape[0]
+    return tuple(shape[:-1]), shape[-1]
+
+
 def rf_step(
     rf: Number, jump: Number, kernel: int, stride: int = 1, dilation: int = 1
 ) -> tuple[Number, Number]:

@@ -39,6 +39,7 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 from playground.cost import formulas as F
+from playground.cost.formulas import split_channels
 from playground.registry import Registry
 
 Shape = tuple  # a tensor shape without the batch axis; entries may be None
@@ -100,13 +101,6 @@ def activation_ops(activation: Any) -> int:
 
 def elements(shape: Shape) -> int:
     return F.prod(shape)
-
-
-def split_channels(shape: Shape, data_format: str | None) -> tuple[tuple, int | None]:
-    """``(spatial dims, channels)`` of a shape without the batch axis."""
-    if data_format == "channels_first":
-        return tuple(shape[1:]), shape[0]
-    return tuple(shape[:-1]), shape[-1]
 
 
 def _bias_and_activation(layer: Any, out_shape: Shape) -> int:

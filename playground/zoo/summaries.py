@@ -1,7 +1,7 @@
 """Headline figures of every zoo entry, shipped with the package so the Zoo page opens at once.
 
 ``summaries.json`` (next to this module) holds, for each zoo entry at its default input, the
-figures of :func:`playground.analysis.summary`: params, trainable, non-trainable, macs, flops,
+figures of :func:`playground.cost.headline.summary`: params, trainable, non-trainable, macs, flops,
 weight_bytes_fp32, peak_activation_bytes (batch 1), layers and depth, plus the input shape.
 
 Regenerate it after changing a zoo entry, a block or the cost model (it builds every model,
@@ -26,7 +26,8 @@ FIELDS = ("params", "trainable", "non_trainable", "macs", "flops", "weight_bytes
 
 def compute_summary(name: str) -> dict[str, Any]:
     """The figures of zoo entry ``name`` at its default input (builds and analyses the model)."""
-    from playground.analysis import analyze_spec, summary
+    from playground.cached import analyze_spec
+    from playground.cost.headline import summary
     from playground.cost import analyze
     from playground.zoo import get
 
