@@ -76,7 +76,7 @@ def test_adapt_batchnorm_reaches_nested_models():
     inner = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4),
                               keras.layers.BatchNormalization(momentum=0.999)])
     outer = keras.Sequential([keras.Input((8,)), keras.layers.BatchNormalization(), inner])
-    assert adapt_batchnorm(outer, steps_per_epoch=20) == 2
+    assert adapt_batchnorm(outer, steps=20) == 2
     assert [bn.momentum for bn in batchnorm_layers(outer)] == [pytest.approx(0.9)] * 2
 
 

@@ -7,6 +7,7 @@ recipe (``scratch``, ``transfer``) takes its own options from ``options``.
 from __future__ import annotations
 
 import importlib.util
+import math
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -45,6 +46,11 @@ def default_backend() -> str:
     if gpu_present() and "jax" in installed:
         return "jax"
     return "tensorflow" if "tensorflow" in installed else (installed or ["tensorflow"])[0]
+
+
+def steps_per_epoch(n: int, batch: int) -> int:
+    """Steps in one pass over ``n`` examples (the last batch may be short)."""
+    return max(1, math.ceil(n / batch))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ scaled inside the model, so the same arrays feed every backend).
 """
 from __future__ import annotations
 
-import math
 import threading
 from typing import Any, Callable
 
@@ -45,10 +44,6 @@ def augmentation_layers(config: TrainConfig) -> list[Any]:
     return out
 
 
-def steps_per_epoch(n: int, batch: int) -> int:
-    return max(1, math.ceil(n / batch))
-
-
 def batchnorm_layers(model: Any) -> list[Any]:
     """Every BatchNormalization layer in ``model``, nested models and blocks included."""
     from keras import layers
@@ -56,16 +51,16 @@ def batchnorm_layers(model: Any) -> list[Any]:
             if isinstance(layer, layers.BatchNormalization)]
 
 
-def short_run_bn_momentum(steps_per_epoch: int) -> float:
+def short_run_bn_momentum(steps: int) -> float:
     """A batch-norm momentum whose moving statistics follow the weights within half an epoch
     (Keras' 0.99 needs ~500 steps; a 15-step epoch would evaluate with stale statistics)."""
-    return min(0.99, max(0.5, 1.0 - 2.0 / max(steps_per_epoch, 1)))
+    return min(0.99, max(0.5, 1.0 - 2.0 / max(steps, 1)))
 
 
-def adapt_batchnorm(model: Any, steps_per_epoch: int) -> int:
+def adapt_batchnorm(model: Any, steps: int) -> int:
     """Lower every batch-norm momentum above :func:`short_run_bn_momentum` to it, so that
     evaluation-mode statistics are right after a short run; returns how many layers changed."""
-    target = short_run_bn_momentum(steps_per_epoch)
+    target = short_run_bn_momentum(steps)
     changed = 0
     for layer in batchnorm_layers(model):
         if layer.momentum > target:

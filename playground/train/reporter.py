@@ -14,8 +14,7 @@ import keras
 import numpy as np
 
 from playground.store import RunStore
-from playground.train.config import TrainConfig
-from playground.train.fitting import steps_per_epoch
+from playground.train.config import TrainConfig, steps_per_epoch
 
 PROGRESS_EVERY_S = 0.5     # live progress reports (a small JSON tag in the store)
 BATCH_METRIC_EVERY_S = 2.0  # intra-epoch loss points logged to the store
