@@ -157,7 +157,7 @@ def mixed_model():
     t = L.Embedding(50, 8, name="embed")(tokens)
     t = L.Conv1D(4, 3, name="text.conv")(t)
     t = L.GlobalMaxPooling1D()(t)
-    x = L.Concatenate()([x, t])
+    x = L.Concatenate(name="join")([x, t])
     out = L.Dense(10, name="head")(x)
     return keras.Model([img, tokens], out)
 
@@ -179,7 +179,7 @@ def test_params_equal_keras_counts_with_bn_groups_separable_embedding():
     assert report.layer("embed").params == 400 and report.layer("embed").macs == 0
     assert report.layer("text.conv").macs == 3 * 8 * 4 * 18
     assert report.layer("text.conv").receptive_field == (3,)
-    assert report.layer("head").inputs == ["concatenate"]
+    assert report.layer("head").inputs == ["join"]
     assert report.weight_bytes == {"fp32": report.params * 4, "fp16": report.params * 2,
                                    "int8": report.params}
 
