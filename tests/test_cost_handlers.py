@@ -124,6 +124,9 @@ CASES: dict[str, Case] = {
     # (3, 4) @ constant (4, 5): 3*5 outputs, 4 multiply-adds each
     "matmul_constant": Case("Matmul", op(ops.matmul, np.ones((4, 5), "float32")), [(3, 4)],
                             3 * 5 * 4, 0),
+    # constant (2, 3) @ (3, 4): 2*4 outputs, 3 multiply-adds each
+    "matmul_constant_first": Case("Matmul", lambda xs: ops.matmul(np.ones((2, 3), "float32"),
+                                                                  xs[0]), [(3, 4)], 2 * 4 * 3, 0),
     "matmul_two_inputs": Case("Matmul", op(ops.matmul), [(3, 4), (4, 2)], 3 * 2 * 4, 0),
     "embedding": layer_case(L.Embedding, (100, 8), {}, [(12,)], 0, 0, 100 * 8, dtype="int32"),
     # --- normalisation: BN 2 per element (gamma, beta trainable + mean, var non-trainable)
