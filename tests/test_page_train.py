@@ -14,7 +14,7 @@ from playground.editor import EditSession
 from playground.spec import ArchSpec
 from playground.store import RunStore
 
-from test_page_runs import fake_run  # noqa: E402  (same tests folder)
+from conftest import fake_run  # noqa: E402  (tests/conftest.py)
 
 PAGE = "../pages/train.py"
 WAIT_S = 180  # a worker imports TensorFlow first: allow for a busy 2-core machine
