@@ -58,3 +58,52 @@ def fake_run(store, name: str, dataset: str = "shapes", macs: float = 1e6,
         store.log_metrics(run_id, {"batch_loss": 1.55 - acc}, epoch * 10 - 5)
     store.finish(run_id, status, error)
     return run_id
+
+
+def wait_terminal(store, run_id: str, timeout: float = 180, fail: bool = True):
+    """The run once it has ended; past ``timeout`` seconds (a worker imports TensorFlow first:
+    allow for a busy 2-core machine) it is cancelled, and the test fails unless ``fail=False``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rec = store.get(run_id)
+        if not rec.active:
+            return rec
+        time.sleep(0.5)
+    store.cancel(run_id)
+    if fail:
+        pytest.fail(f"run {run_id} still {store.get(run_id).status} after {timeout} s:\n"
+                    + store.log_tail(run_id, 40))
+    return store.get(run_id)
+
+
+# --- image files ----------------------------------------------------------------------------
+
+
+def png(img: np.ndarray) -> bytes:
+    """``img`` (uint8, H x W or H x W x C) encoded as a PNG file."""
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def shape_files(classes: int = 2, count: int = 40, size: int = 48) -> dict[str, list]:
+    """Generated shapes as PNG files, ``{class: [(name, bytes)]}``."""
+    from playground.data.builtin import make_shapes
+    ds = make_shapes(classes=classes, image_size=size, count=count, channels=3, seed=3)
+    x = np.concatenate([ds.x_train, ds.x_val])
+    y = np.concatenate([ds.y_train, ds.y_val])
+    out: dict[str, list] = {}
+    for i, (img, label) in enumerate(zip(x, y)):
+        out.setdefault(ds.class_names[label], []).append((f"{ds.class_names[label]}_{i}.png",
+                                                          png(img)))
+    return out
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    """A zip archive holding ``{name: data}``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    return buf.getvalue()
