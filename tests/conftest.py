@@ -125,7 +125,6 @@ START_TIMEOUT_S = 90
 T = 60_000  # ms: generous bound for one rerun on a slow 2-core machine (model builds included)
 
 
-
 @functools.cache
 def shots_dir() -> Path:
     """Where the browser tests save screenshots: $E2E_SHOTS, else a new temporary folder."""
