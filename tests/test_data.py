@@ -91,7 +91,8 @@ def _upload_options(tmp_path) -> dict:
 
 
 OFFLINE = {
-    "shapes": (lambda tmp: {"classes": 2, "image_size": 8, "count": 10}, 10, 2, (8, 8, 1)),
+    "shapes": (lambda tmp: {"classes": 2, "image_size": 8, "count": 10, "channels": 1}, 10, 2,
+               (8, 8, 1)),
     "digits": (lambda tmp: {}, 1797, 10, (8, 8, 1)),
     "synthetic": (lambda tmp: {"classes": 2, "image_size": 8, "count": 8, "val_split": 0.25},
                   8, 2, (8, 8, 3)),
