@@ -3,154 +3,21 @@ Playwright (sync API). Each test opens a fresh browser context (a new Streamlit 
 a full-page screenshot per step into $E2E_SHOTS (default: a new temporary folder, printed)."""
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from playground.cached import analyze_spec
 from playground.cost import format_count
 from playground.zoo import ZOO
 
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-START_TIMEOUT_S = 90
-T = 60_000  # ms: generous bound for one rerun on a slow 2-core machine (model builds included)
-
-SHOTS = Path(os.environ.get("E2E_SHOTS") or tempfile.mkdtemp(prefix="playground-e2e-shots-"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def app_env(tmp_path_factory) -> dict[str, str]:
-    """The served app's environment: data folder and Keras cache in new temporary folders."""
-    return {**os.environ,
-            "PLAYGROUND_DATA": str(tmp_path_factory.mktemp("e2e-data")),
-            "KERAS_HOME": str(tmp_path_factory.mktemp("e2e-keras-home")),
-            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-
-
-@contextlib.contextmanager
-def serve_app(env: dict[str, str], log: Path):
-    """`streamlit run app.py` on a free port (no file watcher: a test server must not react to
-    other files of the checkout changing); yields its URL, stops it (and any training worker it
-    left running) afterwards."""
-    port = _free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200 and r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health within {START_TIMEOUT_S} s:"
-                            f"\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        # training workers run in sessions of their own: stop any a failed test left behind
-        subprocess.run([sys.executable, "-c", "from playground.store import RunStore\n"
-                        "s = RunStore()\n[s.cancel(r.run_id) for r in s.list_runs() if r.active]"],
-                       cwd=ROOT, env=env, timeout=60, check=False)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """The app served for this test module, with its own data folder."""
-    with serve_app(app_env(tmp_path_factory), tmp_path_factory.mktemp("e2e-log") / "st.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: the browser end-to-end tests need Debian's chromium "
-                    "package. scripts/test.sh installs it (apt-get install chromium, run as root); "
-                    "or run `apt-get install chromium` yourself.")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    print(f"\n[e2e] screenshots in {SHOTS}")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})  # empty profile
-    pg = context.new_page()
-    pg.set_default_timeout(T)
-    pg.app_url = app_url
-    yield pg
-    context.close()
-
-
-def _shot(page, name: str, focus=None) -> None:
-    """Full-page screenshot; Streamlit scrolls inside its main block, so scroll `focus` (a locator)
-    into view first to get the part of the page the step is about."""
-    if focus is not None:
-        focus.scroll_into_view_if_needed()
-        page.wait_for_timeout(300)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"[e2e] {path}")
-
-
-def _idle(page) -> None:
-    """Wait until Streamlit has finished the current run (no "Running..." status widget)."""
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=T)
-
-
-def _open(page, path: str = "/") -> None:
-    page.goto(page.app_url + path)
-    expect(page.get_by_test_id("stApp")).to_be_visible(timeout=T)
-    expect(page.locator("h1").first).to_be_visible(timeout=T)
-    _idle(page)
+from conftest import T, _idle, _no_traceback, _open, _shot  # noqa: F401  (fixtures: conftest.py)
 
 
 def _metric(page, label: str):
     return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
                                                    .get_by_text(label, exact=True))
             .get_by_test_id("stMetricValue"))
-
-
-def _no_traceback(page) -> None:
-    expect(page.get_by_test_id("stException")).to_have_count(0)
-    assert "Traceback" not in page.locator("body").inner_text()
 
 
 def _board(page):

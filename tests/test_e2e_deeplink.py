@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from test_e2e_browser import T, _no_traceback, _shot, app_url, browser, page  # noqa: F401
+from conftest import T, _no_traceback, _shot  # noqa: F401  (fixtures: conftest.py)
 
 
 def test_deep_link_on_a_fresh_server_goes_through_the_router(app_url, page):

@@ -9,8 +9,7 @@ import time
 
 from playwright.sync_api import expect
 
-from test_e2e_browser import (T, _idle, _no_traceback, _open, _shot,  # noqa: F401
-                              app_url, browser, page)
+from conftest import T, _idle, _no_traceback, _open, _shot  # noqa: F401  (fixtures: conftest.py)
 
 RUN_S = 120  # worker start (TensorFlow import) plus the run, on a busy 2-core machine
 LIVE_JS = """() => { const el = document.querySelector("[class*='st-key-live_']");

@@ -21,9 +21,8 @@ from playwright.sync_api import expect
 
 from playground.data.builtin import make_shapes
 
-from test_e2e_browser import (ROOT, T, _idle, _no_traceback, _open, _shot,  # noqa: F401
-                              browser, page, serve_app)
-from test_e2e_browser import app_env as make_app_env
+from conftest import (ROOT, T, _idle, _no_traceback, _open, _shot,  # noqa: F401
+                      app_env as make_app_env, serve_app)
 
 RUN_T = 150_000  # ms: worker start (TensorFlow import), MobileNetV2 at 32x32, saving the model
 

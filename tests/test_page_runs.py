@@ -13,28 +13,9 @@ from playground.run_charts import (confusion_figure, curves_figure, overlay_figu
                                    pareto_figure, pareto_fronts, steps_per_epoch)
 from playground.store import RunStore
 
+from conftest import fake_run
+
 PAGE = "../pages/runs.py"
-
-
-def fake_run(store: RunStore, name: str, dataset: str = "shapes", macs: float = 1e6,
-             accs: tuple[float, ...] = (0.5, 0.8, 0.9), status: str = "FINISHED",
-             error: str | None = None, architecture: str = "quick-cnn") -> str:
-    """A run as a worker would leave it: params, per-epoch metrics, a terminal status."""
-    run_id = store.create_run(name, {"architecture": architecture, "dataset": dataset,
-                                     "cost.macs": int(macs), "cost.params": 1000 + int(macs) // 100,
-                                     "epochs": len(accs), "batch_size": 32, "data.train": 320,
-                                     "kind": "train", "backend": "tensorflow"})
-    store.mark_running(run_id)
-    best = 0.0
-    for epoch, acc in enumerate(accs, start=1):
-        best = max(best, acc)
-        store.log_metrics(run_id, {"loss": 1.5 - acc, "val_loss": 1.6 - acc, "accuracy": acc,
-                                   "val_accuracy": acc, "best_val_accuracy": best,
-                                   "epochs_done": epoch, "train_seconds": 0.5 * epoch,
-                                   "images_per_s": 1000.0}, epoch)
-        store.log_metrics(run_id, {"batch_loss": 1.55 - acc}, epoch * 10 - 5)
-    store.finish(run_id, status, error)
-    return run_id
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -14,7 +13,7 @@ from playground.editor import EditSession
 from playground.spec import ArchSpec
 from playground.store import RunStore
 
-from test_page_runs import fake_run  # noqa: E402  (same tests folder)
+from conftest import fake_run, wait_terminal as _wait_terminal  # noqa: E402
 
 PAGE = "../pages/train.py"
 WAIT_S = 180  # a worker imports TensorFlow first: allow for a busy 2-core machine
@@ -33,21 +32,6 @@ def _page() -> AppTest:
 
 def _metric(at, label):
     return [m for m in at.metric if m.label == label][0].value
-
-
-def _wait_terminal(store: RunStore, run_id: str, timeout: float = WAIT_S, fail: bool = True):
-    """The run once it has ended; past ``timeout`` it is cancelled (and the test fails)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rec = store.get(run_id)
-        if not rec.active:
-            return rec
-        time.sleep(0.5)
-    store.cancel(run_id)
-    if fail:
-        pytest.fail(f"run {run_id} still {store.get(run_id).status} after {timeout} s:\n"
-                    + store.log_tail(run_id, 40))
-    return store.get(run_id)
 
 
 def test_defaults_show_the_starter_model_and_its_cost(store):

@@ -3,6 +3,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground.build import build
+from playground.cost import analyze
 from playground.errors import SpecError
 from playground.spec import ArchSpec
 
@@ -45,5 +46,7 @@ def test_random_specs_build_or_raise_spec_error(h, c, blocks, head):
         assert e.where and e.rule and "\n" not in msg
         assert msg.startswith(("block '", "head", "spec"))
         return
-    assert model.count_params() >= 0
-    assert model.outputs
+    report = analyze(model)
+    assert report.params == model.count_params()
+    assert report.uncounted == []  # every layer a spec builds has a cost handler
+    assert len(model.outputs) == 1

@@ -3,36 +3,16 @@
 matrix and the small conversions."""
 from __future__ import annotations
 
-import io
 import struct
-import zipfile
 import zlib
 
 import numpy as np
 import pytest
 
-from playground.data.builtin import make_shapes
 from playground.data.images import NESTED_ARCHIVE
 from playground.transfer import ui_helpers as ui
 
-
-def png(img: np.ndarray) -> bytes:
-    from PIL import Image
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def shape_files(classes: int = 2, count: int = 40, size: int = 48) -> dict[str, list]:
-    """Generated shapes as PNG files, ``{class: [(name, bytes)]}``."""
-    ds = make_shapes(classes=classes, image_size=size, count=count, channels=3, seed=3)
-    x = np.concatenate([ds.x_train, ds.x_val])
-    y = np.concatenate([ds.y_train, ds.y_val])
-    out: dict[str, list] = {}
-    for i, (img, label) in enumerate(zip(x, y)):
-        out.setdefault(ds.class_names[label], []).append((f"{ds.class_names[label]}_{i}.png",
-                                                          png(img)))
-    return out
+from conftest import png, shape_files, zip_bytes
 
 
 def huge_png_header(width: int = 20000, height: int = 20000) -> bytes:
@@ -43,14 +23,6 @@ def huge_png_header(width: int = 20000, height: int = 20000) -> bytes:
     data[12:29] = ihdr
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)) & 0xFFFFFFFF)
     return bytes(data)
-
-
-def zip_bytes(entries: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def test_prepare_keeps_the_good_files_and_gives_each_bad_one_its_reason():

@@ -14,6 +14,13 @@ SPEC_ENTRIES = [n for n in ZOO.list() if ZOO.get(n).is_spec]
 KERAS_ENTRIES = ZOO.list("keras:*")
 
 
+def test_every_entry_is_checked_by_one_of_the_parametrized_tests():
+    """A zoo entry is either a spec or a keras.applications model; one of neither kind would
+    escape the reference checks below."""
+    assert sorted(set(ZOO.list()) - set(SPEC_ENTRIES) - set(KERAS_ENTRIES)) == []
+    assert set(SPEC_ENTRIES).isdisjoint(KERAS_ENTRIES)
+
+
 def _check_reference(entry, report):
     ref = entry.ref
     if ref.params is not None:

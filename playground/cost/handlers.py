@@ -181,11 +181,24 @@ def dense(layer, in_shapes, out_shapes):
 
 @register("Matmul")
 def matmul(layer, in_shapes, out_shapes):
-    """``keras.ops.matmul`` in a Functional graph: ``prod(out) * K`` MACs, K = the last axis of
-    the first tensor input (a constant operand is not a graph input)."""
+    """``keras.ops.matmul`` in a Functional graph: ``prod(out) * K`` MACs, K = the contracted
+    axis: the last axis of the first operand, or the second-to-last axis of the second one when
+    the first is a constant (a constant operand is not a graph input, so has no shape here)."""
     a = in_shapes[0]
-    k = a[-1] if len(a) > 1 else a[0]
+    if len(a) > 1:
+        k = a[-2] if _first_operand_is_constant(layer) else a[-1]
+    else:
+        k = a[0]
     return OpCost(elements(out_shapes[0]) * F.prod([k]))
+
+
+def _first_operand_is_constant(op: Any) -> bool:
+    """Whether the first argument of the op's (single) call is a constant, not a graph tensor."""
+    nodes = getattr(op, "_inbound_nodes", None) or []
+    if not nodes:
+        return False
+    args = nodes[0].arguments.args
+    return bool(args) and not hasattr(args[0], "_keras_history")
 
 
 # ---------------------------------------------------------------------------------------------
