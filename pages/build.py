@@ -10,8 +10,8 @@ import streamlit as st
 from playground._env import freeze_import_heap
 from playground.analysis import analysis_model, analyze_spec
 from playground.blocks import BLOCKS
-from playground.charts import METRICS, layer_rows, per_layer_figure
-from playground.components import block_board, parse_event
+from playground.layer_charts import METRICS, layer_rows, per_layer_figure
+from playground.ui.board import block_board, parse_event
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.export import EXTENSIONS, MIME_TYPES, export_bytes
 from playground.graph import spec_graph, to_dot
@@ -21,7 +21,7 @@ from playground.errors import SpecError
 from playground.spec import ArchSpec
 from playground.targets import parse_shape, spec_from_json_text
 from playground.zoo import ZOO
-from playground.components.router import ensure_routed
+from playground.ui.router import ensure_routed
 
 ensure_routed(__file__)
 

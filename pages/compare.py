@@ -7,7 +7,7 @@ import streamlit as st
 from playground._env import freeze_import_heap
 
 from playground.analysis import analyze_spec, analyze_target, model_for
-from playground.charts import METRICS, layer_rows, per_layer_figure
+from playground.layer_charts import METRICS, layer_rows, per_layer_figure
 from playground.comparisons import COMPARISONS, conv_macs, spec_from_upload, totals
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.errors import SpecError
@@ -15,7 +15,7 @@ from playground.export import export_bytes
 from playground.spec import ArchSpec
 from playground.targets import resolve
 from playground.zoo import ZOO
-from playground.components.router import ensure_routed
+from playground.ui.router import ensure_routed
 
 ensure_routed(__file__)
 

@@ -17,7 +17,7 @@ from playground.graph import model_graph, spec_graph, to_dot
 from playground.paths import data_dir
 from playground.targets import Target, resolve, spec_from_json_text
 from playground.zoo import ZOO
-from playground.components.router import ensure_routed
+from playground.ui.router import ensure_routed
 
 ensure_routed(__file__)
 

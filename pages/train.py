@@ -20,7 +20,7 @@ from playground.cost import format_count
 from playground.data import DATASETS
 from playground.errors import SpecError
 from playground.paths import data_dir
-from playground.run_charts import CURVE_KEYS, confusion_figure, curves_figure, steps_per_epoch
+from playground.training_charts import CURVE_KEYS, confusion_figure, curves_figure, steps_per_epoch
 from playground.spec import ArchSpec
 from playground.store import RunRecord
 from playground.targets import spec_from_json_text
@@ -29,8 +29,8 @@ from playground.train.config import (DEFAULT_LR, DEVICES, OPTIMIZERS, PRECISIONS
                                      installed_backends)
 from playground.train.worker import launch, max_jobs
 from playground.zoo import ZOO
-from playground.components.router import ensure_routed
-from playground.components.run_store import STATUS_ICON, live_progress, require_store, store
+from playground.ui.router import ensure_routed
+from playground.ui.run_store import STATUS_ICON, live_progress, require_store, store
 
 ensure_routed(__file__)
 

@@ -26,7 +26,7 @@ from playground.data.images import short_name
 from playground.data.saved import list_saved, load_arrays, save_images, saved_info
 from playground.errors import SpecError, first_line
 from playground.paths import data_dir
-from playground.run_charts import CURVE_KEYS, curves_figure
+from playground.training_charts import CURVE_KEYS, curves_figure
 from playground.store import RunRecord
 from playground.train.config import TrainConfig
 from playground.transfer.backbones import MIN_SIDE, RUN_PREFIX, default_size, keras_backbones
@@ -35,8 +35,8 @@ from playground.transfer.ui_helpers import (cell_indices, clean_class_name, conf
                                             preview, resize_images, run_input_shape,
                                             safe_weights_name, scaled_macs, selected_cell,
                                             split_counts, thumbnail_strip)
-from playground.components.router import ensure_routed
-from playground.components.run_store import STATUS_ICON, live_progress, require_store, store
+from playground.ui.router import ensure_routed
+from playground.ui.run_store import STATUS_ICON, live_progress, require_store, store
 
 ensure_routed(__file__)
 

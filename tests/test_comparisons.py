@@ -5,7 +5,7 @@ import json
 import pytest
 
 from playground.analysis import analyze_spec, summary
-from playground.charts import layer_rows
+from playground.layer_charts import layer_rows
 from playground.comparisons import (COMPARISONS, conv_macs, spec_from_upload,
                                     totals)
 from playground.errors import SpecError

@@ -1,4 +1,4 @@
-"""Custom Streamlit components of the playground: static HTML + plain JavaScript speaking the
+"""The block board, a custom Streamlit component: static HTML + plain JavaScript speaking the
 Streamlit component protocol (``streamlit.components.v1.declare_component(path=...)``), so there
 is no frontend build step.
 
