@@ -307,6 +307,23 @@ class RunStore:
         except OSError:
             return None
 
+    def artifact_json(self, run_id: str, path: str) -> Any | None:
+        """One JSON artifact, parsed; None when the run has none there or it is not JSON."""
+        text = self.artifact_text(run_id, path)
+        try:
+            return json.loads(text) if text else None
+        except ValueError:
+            return None
+
+    def run_config(self, run_id: str) -> dict[str, Any] | None:
+        """The run's config as the worker wrote it (``TrainConfig.to_dict()``): from the run's
+        folder on this machine, else its ``config.json`` artifact; None when neither reads."""
+        try:
+            doc = json.loads((self.run_path(run_id) / "config.json").read_text())
+        except (OSError, ValueError):
+            doc = self.artifact_json(run_id, "config.json")
+        return doc if isinstance(doc, dict) else None
+
     def artifact_path(self, run_id: str, path: str) -> Path | None:
         try:
             return Path(_retry(lambda: self.client.download_artifacts(run_id, path)))

@@ -8,4 +8,5 @@
 ``errors``: one way to show a :class:`~playground.errors.SpecError`.
 ``totals``: the row of cost totals (Builder and Architecture cost pages).
 ``uploads``: upload widgets that keep the file under the data folder.
+``dataset_options``: the widgets of a data set's options.
 """
