@@ -15,6 +15,7 @@ from playground.export import export_bytes
 from playground.spec import ArchSpec
 from playground.targets import resolve
 from playground.zoo import ZOO
+from playground.ui.errors import show_error
 from playground.ui.router import ensure_routed
 
 ensure_routed(__file__)
@@ -85,7 +86,7 @@ def _chosen() -> list[tuple[str, ArchSpec | None, str | None]]:
             try:
                 specs.append(spec_from_upload(up.name, up.getvalue()))
             except SpecError as e:
-                st.error(f"**{e.where}**: {e.rule}")
+                show_error(e)
     chosen: list[tuple[str, ArchSpec | None, str | None]] = []
     for n in names:
         entry = ZOO.get(n)
@@ -131,7 +132,7 @@ def page() -> None:
                 tot, cmacs, lrows = (_spec_costs(spec.to_json(), batch, label) if spec is not None
                                      else _keras_costs(keras_name, batch, label))
         except SpecError as e:
-            st.error(f"**{e.where}**: {e.rule}")
+            show_error(e)
             continue
         table.append({"architecture": label, "params": tot["params"],
                       "trainable": tot["trainable"], "MACs": tot["macs"], "conv MACs": cmacs,

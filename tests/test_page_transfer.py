@@ -21,7 +21,7 @@ from playground.train.job import load_dataset, run_local
 from playground.zoo.summaries import summary_of
 
 from test_page_train import _wait_terminal  # noqa: E402  (same tests folder)
-from test_transfer_ui import png, shape_files, zip_bytes  # noqa: E402  (same tests folder)
+from test_class_uploads import png, shape_files, zip_bytes  # noqa: E402  (same tests folder)
 
 PAGE = "../pages/transfer.py"
 WAIT_S = 120

@@ -1,6 +1,6 @@
-"""The Transfer-learning page's pure helpers: gathering uploads with every rejection's reason
-(the bad-upload corpus), warnings on the class counts, thumbnail strips, the clickable confusion
-matrix and the small conversions."""
+"""Uploaded files sorted into classes on their way to an image set: every bad file keeps its
+reason (the bad-upload corpus), a refused zip is one error, and the class counts get warnings.
+The helpers that make test images are shared with the Transfer page's tests."""
 from __future__ import annotations
 
 import io
@@ -11,9 +11,10 @@ import zlib
 import numpy as np
 import pytest
 
+from playground.data import class_uploads as cu
 from playground.data.builtin import make_shapes
 from playground.data.images import NESTED_ARCHIVE
-from playground.transfer import ui_helpers as ui
+from playground.data.resize import THUMB
 
 
 def png(img: np.ndarray) -> bytes:
@@ -67,7 +68,7 @@ def test_prepare_keeps_the_good_files_and_gives_each_bad_one_its_reason():
     ]
     zipped = zip_bytes({"photos/" + cls + "/z.png": one, "../evil/e.png": one,
                         "/abs/a.png": one, "photos/" + cls + "/inner.zip": inner})
-    prep = ui.prepare(files, [("upload.zip", zipped)], size=32, max_file_bytes=10_000_000)
+    prep = cu.prepare(files, [("upload.zip", zipped)], size=32, max_file_bytes=10_000_000)
     assert prep.ok and prep.x.shape[1:] == (32, 32, 3)
     assert len(prep.x) == good + 2  # the 1x1 image and the zip's one image
     reasons = {r.name: r.reason for r in prep.report.rejected}
@@ -84,17 +85,28 @@ def test_prepare_keeps_the_good_files_and_gives_each_bad_one_its_reason():
 def test_prepare_refuses_oversize_files_and_says_when_there_are_too_few_classes():
     files = shape_files()
     cls = sorted(files)[0]
-    prep = ui.prepare({cls: files[cls] + [("big.png", b"x" * 2000)]},
+    prep = cu.prepare({cls: files[cls] + [("big.png", b"x" * 2000)]},
                       [("junk.zip", b"definitely not a zip")], max_file_bytes=1000, size=32)
     assert not prep.ok
-    assert "at least 2 classes" in prep.error
+    assert "at least 2 classes" in prep.error.rule
     assert any("limit is" in r.reason for r in prep.report.rejected if r.name == "big.png")
-    assert len(prep.problems) == 1 and "not a zip file" in prep.problems[0]
+    assert len(prep.problems) == 1
+    assert prep.problems[0].where == "zip file 'junk.zip'"
+    assert "not a zip file" in prep.problems[0].rule
+
+
+def test_a_zip_without_class_folders_is_one_plain_text_problem():
+    one = png(np.full((4, 4, 3), 9, "uint8"))
+    files, _report, problems = cu.gather({}, [("flat.zip", zip_bytes({"a.png": one}))])
+    assert files == {}
+    assert [(p.where, p.rule.split(" (")[0]) for p in problems] == [
+        ("zip file 'flat.zip'", "holds no images in class folders")]
+    assert "*" not in problems[0].where + problems[0].rule  # no markdown in library text
 
 
 def test_preview_gives_thumbnails_and_reasons():
-    thumbs, bad = ui.preview([("a.png", png(np.zeros((10, 20, 3), "uint8"))), ("b.txt", b"hi")])
-    assert len(thumbs) == 1 and thumbs[0].shape == (ui.THUMB, ui.THUMB, 3)
+    thumbs, bad = cu.preview([("a.png", png(np.zeros((10, 20, 3), "uint8"))), ("b.txt", b"hi")])
+    assert len(thumbs) == 1 and thumbs[0].shape == (THUMB, THUMB, 3)
     assert bad == [("b.txt", "is not an image file Pillow can read")]
 
 
@@ -105,87 +117,17 @@ def test_preview_gives_thumbnails_and_reasons():
     ({"a": 12, "b": 4}, ["Few images in b (4)"]),  # 3:1 exactly is not over 3:1
 ])
 def test_data_warnings(counts, expect):
-    got = ui.data_warnings(counts)
+    got = cu.data_warnings(counts)
     assert len(got) == len(expect)
     for g, e in zip(got, expect):
         assert e in g
 
 
 def test_split_counts_follow_the_per_class_split():
-    assert ui.split_counts({"a": 50, "b": 10}, 0.2) == (48, 12)
-
-
-def test_thumbnail_strip_grid():
-    imgs = [np.full((10, 10, 3), i * 20, "uint8") for i in range(5)]
-    strip = ui.thumbnail_strip(imgs, n=4, size=8, gap=2, columns=2)
-    assert strip.shape == (8 * 2 + 2, 8 * 2 + 2, 3)
-    assert strip[0, 0, 0] == 0 and strip[-1, -1, 0] == 60 and strip[9, 0, 0] == 255
-    gray = ui.thumbnail_strip([np.zeros((8, 8, 1), "uint8")], size=8)
-    assert gray.shape == (8, 8, 3)
-    assert ui.thumbnail_strip([]) is None
-
-
-def test_resize_images_keeps_channels():
-    x = np.zeros((3, 40, 40, 1), "uint8")
-    assert ui.resize_images(x, 32).shape == (3, 32, 32, 1)
-    assert ui.resize_images(x, 40) is x
-
-
-CM = {"class_names": ["circle", "square", "triangle"], "matrix": [[8, 2, 0], [1, 9, 0],
-                                                                   [0, 3, 7]],
-      "val_accuracy": 0.8, "per_class_accuracy": [0.8, 0.9, 0.7]}
-
-
-def test_confusion_click_figure_has_one_clickable_point_per_cell():
-    fig = ui.confusion_click_figure(CM, selected=(2, 1))
-    heat, cells = fig.data
-    assert heat.type == "heatmap" and cells.type == "scatter"
-    assert len(cells.customdata) == 9 and list(cells.customdata[5]) == [1, 2]
-    assert list(cells.text) == ["8", "2", "0", "1", "9", "0", "0", "3", "7"]
-    assert heat.texttemplate == "%{text}" and heat.text[2][1] == 3
-    widths = list(cells.marker.line.width)
-    assert widths[7] == 3 and sum(widths) == 3  # (true triangle, predicted square) outlined
-    assert "80.0% correct" in fig.layout.title.text
-
-
-def test_selected_cell_reads_the_chart_selection():
-    event = {"selection": {"points": [{"x": "square", "y": "triangle", "customdata": [2, 1]}]}}
-    assert ui.selected_cell(event) == (2, 1)
-    assert ui.selected_cell({"selection": {"points": []}}) is None
-    assert ui.selected_cell(None) is None
-
-
-def test_cells_and_confusions():
-    assert ui.cell_indices([0, 1, 1, 2, 1], [0, 2, 1, 2, 2], 1, 2) == [1, 4]
-    assert ui.confusions(CM["matrix"]) == [(2, 1, 3), (0, 1, 2), (1, 0, 1)]
-
-
-def test_per_class_figure_sorts_worst_first():
-    fig = ui.per_class_figure(CM)
-    assert list(fig.data[0].y) == ["triangle", "circle", "square"]
-    assert list(fig.data[0].customdata) == [10, 10, 10]
-
-
-@pytest.mark.parametrize("name, expect", [
-    ("mobilenet.weights.h5", "_mobilenet.weights.h5"),
-    ("../../etc/passwd.h5", "_passwd.h5"),
-    ("C:\\Users\\me\\my net (1).h5", "_my_net_1.h5"),
-    ("日本.weights.h5", "_weights.weights.h5"),
-])
-def test_safe_weights_name(name, expect):
-    out = ui.safe_weights_name(name, b"data")
-    assert out.endswith(expect) and "/" not in out and ".." not in out
-    assert len(out.split("_", 1)[0]) == 10
-
-
-def test_run_input_shape_and_scaled_macs():
-    assert ui.run_input_shape({"data.input_shape": "32x32x1"}) == (32, 32, 1)
-    assert ui.run_input_shape({"data.input_shape": "10"}) is None
-    assert ui.run_input_shape({}) is None
-    assert ui.scaled_macs(100.0, 224, 112) == 25.0
+    assert cu.split_counts({"a": 50, "b": 10}, 0.2) == (48, 12)
 
 
 def test_clean_class_name():
-    assert ui.clean_class_name("  big\tcat \n") == "big cat"
-    assert ui.clean_class_name("\x00\x01") == ""
-    assert len(ui.clean_class_name("x" * 100)) == 40
+    assert cu.clean_class_name("  big\tcat \n") == "big cat"
+    assert cu.clean_class_name("\x00\x01") == ""
+    assert len(cu.clean_class_name("x" * 100)) == 40
