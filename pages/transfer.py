@@ -98,6 +98,7 @@ def _images_step(side: int) -> tuple[str | None, float]:
 
 # --- 2. backbone ---------------------------------------------------------------------------
 def _training_options() -> dict[str, Any]:
+    """Epochs, fine-tuning, augmentation and the more rarely changed options of the run."""
     st.markdown("###### Training")
     a, b, c = st.columns(3, gap="large")
     epochs = int(a.number_input("Head epochs (frozen backbone)", 1, 500, 20, key="tl_epochs",
@@ -137,7 +138,8 @@ def _training_options() -> dict[str, Any]:
 
 
 def _backbone_step(sources: dict[str, RunRecord]) -> tuple[dict[str, Any], int, str | None]:
-    """Step 2; returns (transfer_config keyword arguments, input side, blocking reason)."""
+    """Step 2; returns (transfer_config keyword arguments, input side, why Train is blocked:
+    None when it is not, '' when the reason is shown in the step already)."""
     ss = st.session_state
     st.subheader("2 · Backbone", anchor="backbone")
     options = keras_backbones() + list(sources)
@@ -165,16 +167,18 @@ def _transfer_runs(runs: list[RunRecord]) -> list[RunRecord]:
     return [r for r in runs if r.params.get("kind") == "transfer"]
 
 
-def _launch(config: TrainConfig) -> None:
+def _launch(config: TrainConfig) -> bool:
+    """Start the run in the background; False (and the error kept for the page) when not."""
     from playground.train import worker  # looked up at call time (tests replace launch)
     try:
         run_id = worker.launch(config, store())
     except SpecError as e:
         st.session_state["tl_launch_error"] = error_text(e)
-        return
+        return False
     st.session_state["tl_run"] = run_id
     st.session_state.pop("tl_launch_error", None)
     st.toast(f"Started run {run_id[:8]}", icon=":material/play_arrow:")
+    return True
 
 
 def _retry_without_imagenet(run_id: str) -> None:
@@ -219,19 +223,19 @@ def _outcome(runs: list[RunRecord]) -> None:
                    + ". Its results are below.", icon=":material/check_circle:")
 
 
-def _train_step(kwargs: dict[str, Any], side: int, blocked: str | None,
+def _train_step(kwargs: dict[str, Any], side: int, blocked: str | None, runs: list[RunRecord],
                 sources: dict[str, RunRecord], set_id: str | None, val_split: float
                 ) -> list[RunRecord]:
     """Step 3; returns the store's runs as they are after it (a new run included)."""
     ss = st.session_state
     st.subheader("3 · Train", anchor="train")
-    reason = blocked or (None if set_id else "Use some images first (step 1).")
+    reason = blocked if blocked is not None else (
+        None if set_id else "Use some images first (step 1).")
     col, note = st.columns([1, 4], vertical_alignment="center")
     pressed = col.button("Train", type="primary", icon=":material/play_arrow:", key="tl_train",
                          disabled=reason is not None, width="stretch")
-    note.caption(reason if reason and "**" not in reason else
-                 "Runs in a background process, like the Train page; it shows on the "
-                 "Leaderboard as a transfer run. Closing the tab does not stop it.")
+    note.caption(reason or "Runs in a background process, like the Train page; it shows on "
+                 "the Leaderboard as a transfer run. Closing the tab does not stop it.")
     if pressed and set_id:
         try:
             with st.spinner("Preparing the image set for the backbone..."):
@@ -240,10 +244,10 @@ def _train_step(kwargs: dict[str, Any], side: int, blocked: str | None,
         except SpecError as e:
             ss["tl_launch_error"] = error_text(e)
         else:
-            _launch(config)
+            if _launch(config):
+                runs = store().list_runs()  # with the new run
     if ss.get("tl_launch_error"):
         st.error(ss["tl_launch_error"], icon=":material/error:")
-    runs = store().list_runs()
     transfer = _transfer_runs(runs)
     live_section(any(r.active for r in transfer), "tl_", WAITING,
                  select=lambda r: r.params.get("kind") == "transfer", batch_loss=False,
@@ -258,12 +262,13 @@ def page() -> None:
     require_store()
     st.caption("Your own images, a pretrained ConvNet, a new head: train in minutes and see what "
                "each backbone costs. Four steps, top to bottom.")
-    sources = backbone_runs(store().list_runs())
+    runs = store().list_runs()
+    sources = backbone_runs(runs)
     set_id, val_split = _images_step(max(WORKING_SIDE, backbone_side(sources)))
     st.divider()
     kwargs, side, blocked = _backbone_step(sources)
     st.divider()
-    runs = _train_step(kwargs, side, blocked, sources, set_id, val_split)
+    runs = _train_step(kwargs, side, blocked, runs, sources, set_id, val_split)
     st.divider()
     results_step(_transfer_runs(runs), runs)
 

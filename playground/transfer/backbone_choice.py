@@ -35,7 +35,8 @@ def backbone_runs(runs: Iterable[RunRecord]) -> dict[str, RunRecord]:
 def size_options(name: str) -> list[int]:
     """Input sides offered for Keras Application ``name``: the usual ones it accepts, and its
     own default."""
-    return sorted({v for v in SIZES + (default_size(name),) if max(32, MIN_SIDE.get(name, 32)) <= v})
+    smallest = max(32, MIN_SIDE.get(name, 32))
+    return sorted({v for v in SIZES + (default_size(name),) if v >= smallest})
 
 
 def scaled_macs(macs: float, default_side: int, side: int) -> float:

@@ -8,5 +8,12 @@
 ``errors``: one way to show a :class:`~playground.errors.SpecError`.
 ``totals``: the row of cost totals (Builder and Architecture cost pages).
 ``uploads``: upload widgets that keep the file under the data folder.
-``dataset_options``: the widgets of a data set's options.
+``dataset_options``: the widgets of a data set's options (Train page).
+``spec_views``: graph, per-layer charts, export and conventions tabs of a spec (Builder).
+``image_sets``: making an image set from uploads, class by class or from a zip (Transfer).
+``backbone_picker``: a transfer backbone's label, size, weights and cost (Transfer).
+``transfer_results``: a finished transfer run's results and predictions (Transfer).
+
+Everything else (what the widgets' values mean, configs, files, figures) lives in the library
+with tests of its own; these modules read widgets and render.
 """

@@ -65,7 +65,8 @@ def run_backbone(rec: RunRecord) -> int:
 
 
 def keras_backbone(key: str, pick: Any, cost: Any) -> tuple[int, str, str | None]:
-    """Size, weights and figures of a Keras Application; returns (side, weights, blocked)."""
+    """Size, weights and figures of a Keras Application; returns (side, weights, why Train is
+    blocked: None when it is not, '' when an error about the weights file is shown above)."""
     s, native = _keras_cost(key), default_size(key)
     with pick:
         side = st.select_slider(
@@ -79,7 +80,8 @@ def keras_backbone(key: str, pick: Any, cost: Any) -> tuple[int, str, str | None
         if s:
             m[0].metric("Parameters", format_count(s["params"]),
                         help="With its ImageNet classifier; the new head replaces it.")
-            m[1].metric(f"MACs at {side}×{side}", format_count(scaled_macs(s["macs"], native, side)),
+            m[1].metric(f"MACs at {side}×{side}",
+                        format_count(scaled_macs(s["macs"], native, side)),
                         help=f"{format_count(s['macs'])} at the default {native}×{native}.")
         m[2].metric("Default input", f"{native}×{native}")
         if side < native:
@@ -94,4 +96,4 @@ def keras_backbone(key: str, pick: Any, cost: Any) -> tuple[int, str, str | None
         path, hint, error = weights_file_input()
         if error is not None:
             st.error(error_text(error), icon=":material/error:")
-    return side, path or "none", hint or (error_text(error) if error else None)
+    return side, path or "none", hint if error is None else ""

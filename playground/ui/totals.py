@@ -21,9 +21,9 @@ def totals_row(totals: Mapping[str, Any] | None, batch: int) -> None:
     m[2].metric("FLOPs", format_count(t.get("flops", 0)), help="2 x MACs + other ops (bias, BN, "
                 "activations, pooling, adds)")
     m[3].metric("Weights (fp32)", format_bytes(t.get("weight_bytes_fp32", 0)))
-    m[4].metric(f"Peak activations (batch {batch})",
-                format_bytes(t.get("peak_activation_bytes", 0)),
-                help="largest set of live activations during inference, by liveness over the graph")
-    m[5].metric(f"Training memory (batch {batch})",
-                format_bytes(t.get("training_memory_total", 0)),
-                help="weights + gradients + Adam state + saved activations")
+    m[4].metric(f"Peak act. (B={batch})", format_bytes(t.get("peak_activation_bytes", 0)),
+                help=f"largest set of live activations during inference at batch {batch}, by "
+                     "liveness over the graph")
+    m[5].metric(f"Training (B={batch})", format_bytes(t.get("training_memory_total", 0)),
+                help=f"training memory at batch {batch}: weights + gradients + Adam state + "
+                     "saved activations")
