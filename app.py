@@ -2,7 +2,7 @@
 import streamlit as st
 
 import playground  # noqa: F401  (sets KERAS_BACKEND before anything imports keras)
-from playground.components.router import route
+from playground.ui.router import route
 
 st.set_page_config(page_title="ConvNet Playground", page_icon=":material/construction:", layout="wide")
 

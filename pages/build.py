@@ -1,27 +1,25 @@
 """Builder: drag blocks from the palette into the model, edit them, and watch the cost change."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from playground._env import freeze_import_heap
-from playground.cached import analysis_model, analyze_spec
 from playground.blocks import BLOCKS
-from playground.charts import METRICS, layer_rows, per_layer_figure
-from playground.components import block_board, parse_event
-from playground.cost import CONVENTIONS, format_bytes, format_count
-from playground.export import EXTENSIONS, MIME_TYPES, export_bytes
-from playground.graph import spec_graph, to_dot
-from playground.editor import (EditSession, apply_gesture, delta, evaluate, item_text, palette,
-                               spec_from_query, spec_to_query)
+from playground.editor import (DeltaNote, EditSession, apply_gesture, evaluate, item_text,
+                               palette, spec_from_query, spec_to_query)
 from playground.errors import SpecError
+from playground.param_forms import param_changes, param_text, widget_kind
 from playground.spec import ArchSpec
 from playground.targets import parse_shape, spec_from_json_text
+from playground.ui.board import block_board, model_blocks, palette_groups, parse_event
+from playground.ui.errors import error_text, show_error
+from playground.ui.router import ensure_routed
+from playground.ui.spec_views import spec_views
+from playground.ui.totals import totals_row
 from playground.zoo import ZOO
-from playground.components.router import ensure_routed
 
 ensure_routed(__file__)
 
@@ -48,10 +46,9 @@ def _state() -> None:
         try:
             spec = spec_from_query(st.query_params["spec"])
         except SpecError as e:
-            ss["builder_link_error"] = f"**{e.where}**: {e.rule}"
+            ss["builder_link_error"] = error_text(e)
     ss["builder"] = EditSession.start(spec)
-    ss["builder_delta"] = ""
-    ss["builder_prev"] = None
+    ss["builder_delta"] = DeltaNote()
 
 
 def _share_url(query: str) -> str:
@@ -80,7 +77,7 @@ def _on_board() -> None:
     try:
         new, opened = apply_gesture(ss["builder"], ev)
     except SpecError as e:
-        ss["builder_board_error"] = f"**{e.where}**: {e.rule}"
+        ss["builder_board_error"] = error_text(e)
         return
     if opened is not None:
         ss["builder_selected"] = opened
@@ -89,62 +86,31 @@ def _on_board() -> None:
 
 def _board(session: EditSession, ev: Any, selected: str | None) -> None:
     """The palette (per category) and the model list, in one drag-and-drop frame."""
-    groups = [{"header": cat.capitalize(),
-               "items": [{"type": i.type, "label": i.label, "help": i.doc.split("\n")[0]}
-                         for i in items]}
-              for cat, items in palette().items() if cat != "head"]
-    blocks = []
-    for bs, row in zip(session.spec.blocks, ev.blocks):
-        params = ", ".join(f"{k}={v}" for k, v in bs.params.items() if k not in ("body", "branches"))
-        blocks.append({"name": row.name, "label": item_text(bs),
-                       "shape": "x".join(map(str, row.output_shape or ())),
-                       "error": row.error, "title": f"{row.label}: {params}" if params else row.label})
-    block_board(groups, blocks, selected=selected, header=MODEL_HEADER, hint=BOARD_HINT,
-                empty_text="Drag blocks here from the palette (or click one)", key=BOARD_KEY,
-                on_change=_on_board)
+    block_board(palette_groups(palette()), model_blocks(session, ev), selected=selected,
+                header=MODEL_HEADER, hint=BOARD_HINT, key=BOARD_KEY, on_change=_on_board,
+                empty_text="Drag blocks here from the palette (or click one)")
     error = st.session_state.pop("builder_board_error", None)
     if error:
         st.error(error)
 
 
 def _param_widget(p: Any, value: Any, key: str) -> None:
-    """The input of one parameter; its raw value is read back by :func:`_param_value`."""
+    """The input of one parameter (its kind from :func:`playground.param_forms.widget_kind`)."""
     label = p.name.replace("_", " ")
-    if p.kind == "bool":
+    kind = widget_kind(p, value)
+    if kind == "checkbox":
         st.checkbox(label, value=bool(value), help=p.help, key=key)
-    elif p.kind == "choice":
+    elif kind == "select":
         st.selectbox(label, list(p.choices), index=list(p.choices).index(value)
                      if value in p.choices else 0, help=p.help, key=key)
-    elif p.kind == "int" and value is not None:
+    elif kind == "int":
         st.number_input(label, value=int(value), step=1, help=p.help, key=key)
-    elif p.kind == "float":
+    elif kind == "float":
         st.number_input(label, value=float(value), step=0.05, format="%.4g", help=p.help, key=key)
-    elif p.kind in ("blocks", "branches"):
-        st.text_area(label, json.dumps(value, indent=1), height=160, help=p.help, key=key)
-    else:  # size / ints / optional ints: typed as text ("3" or "3, 3"; blank = default)
-        shown = "" if value is None else (", ".join(map(str, value))
-                                          if isinstance(value, (list, tuple)) else str(value))
-        st.text_input(label, shown, help=p.help, key=key)
-
-
-def _param_value(p: Any, value: Any, raw: Any) -> Any:
-    """The parameter value of the raw widget value ``raw`` (``value``: the block's current one,
-    which chose the widget). Raises ValueError / JSONDecodeError on unreadable text."""
-    if p.kind == "bool":
-        return bool(raw)
-    if p.kind == "choice":
-        return raw
-    if p.kind == "int" and value is not None:
-        return int(raw)
-    if p.kind == "float":
-        return float(raw)
-    if p.kind in ("blocks", "branches"):
-        return json.loads(raw)
-    text = str(raw or "").strip()
-    if not text:
-        return None if p.optional else []
-    nums = [int(t) for t in text.replace("x", ",").split(",") if t.strip()]
-    return nums if p.kind == "ints" or len(nums) > 1 else nums[0]
+    elif kind == "json":
+        st.text_area(label, param_text(p, value), height=160, help=p.help, key=key)
+    else:
+        st.text_input(label, param_text(p, value), help=p.help, key=key)
 
 
 def _on_apply(i: int, name: str) -> None:
@@ -155,18 +121,12 @@ def _on_apply(i: int, name: str) -> None:
         return  # the model changed under the form
     block = session.spec.blocks[i]
     bt = BLOCKS.get(block.type)
-    current = {**bt.defaults(), **block.params}
+    raw = {p.name: ss.get(f"p_{name}_{p.name}") for p in bt.params}
     try:
-        values = {p.name: _param_value(p, current.get(p.name), ss.get(f"p_{name}_{p.name}"))
-                  for p in bt.params}
-    except (ValueError, TypeError, json.JSONDecodeError) as e:
-        ss["builder_edit_error"] = f"**block '{name}'**: could not read a value ({e})"
-        return
-    changes = {k: v for k, v in values.items() if v != current.get(k)}
-    try:
+        changes = param_changes(bt, block.params, raw, name)
         _apply(session.update_params(i, **changes) if changes else session)
     except SpecError as e:
-        ss["builder_edit_error"] = f"**{e.where}**: {e.rule}"
+        ss["builder_edit_error"] = error_text(e)
 
 
 def _on_duplicate(i: int) -> None:
@@ -235,73 +195,6 @@ def _block_editor(session: EditSession, ev: Any, name: str | None) -> None:
     c[1].button("Delete", width="stretch", on_click=_on_delete, args=(i,))
 
 
-def _totals(ev: Any, batch: int) -> None:
-    t = ev.totals or {}
-    m = st.columns(6)
-    m[0].metric("Parameters", format_count(t.get("params", 0)), help=f"{t.get('params', 0):,}")
-    m[1].metric("MACs", format_count(t.get("macs", 0)), help=f"{t.get('macs', 0):,} multiply-adds")
-    m[2].metric("FLOPs", format_count(t.get("flops", 0)), help="2 x MACs + other ops (bias, BN, "
-                "activations, pooling, adds)")
-    m[3].metric("Weights (fp32)", format_bytes(t.get("weight_bytes_fp32", 0)))
-    m[4].metric(f"Peak act. (B={batch})", format_bytes(t.get("peak_activation_bytes", 0)),
-                help="largest set of live activations during inference, by liveness over the graph")
-    m[5].metric(f"Training (B={batch})", format_bytes(t.get("training_memory_total", 0)),
-                help="weights + gradients + Adam state + saved activations")
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _graph_dot(spec_json: str, level: str) -> str:
-    """DOT of the (last valid) spec at block or layer level, cached by the spec's JSON."""
-    spec = ArchSpec.from_json(spec_json)
-    return to_dot(spec_graph(spec, level, analyze_spec(spec), analysis_model(spec)))
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _layer_rows(spec_json: str) -> list[dict]:
-    spec = ArchSpec.from_json(spec_json)
-    return layer_rows(analyze_spec(spec), spec.name)
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _figure(spec_json: str, title: str):
-    """One per-layer chart of the spec (only the chosen one is built; figures are cached)."""
-    col, _, axis, log_y = next(m for m in METRICS if m[1] == title)
-    return per_layer_figure(_layer_rows(spec_json), col, axis, log_y)
-
-
-def _views(spec: ArchSpec | None) -> None:
-    """Graph, per-layer charts, export and conventions of the last valid model. Only the open
-    tab is computed (a new spec's chart is not built while the graph is on screen)."""
-    if spec is None or not spec.blocks:
-        return
-    spec_json = spec.to_json()
-    t_graph, t_charts, t_export, t_conv = st.tabs(["Graph", "Charts", "Export", "Conventions"],
-                                                  key="builder_view", on_change="rerun")
-    if t_graph.open:
-        with t_graph:
-            level = st.radio("Graph level", ["block", "layer"], horizontal=True,
-                             help="block: composite blocks collapsed; layer: every Keras layer")
-            with st.container(height=620):
-                st.graphviz_chart(_graph_dot(spec_json, level), width="content")
-    if t_charts.open:
-        with t_charts:
-            titles = [title for _, title, _, _ in METRICS]
-            metric = st.segmented_control("Chart", titles, default=titles[0], key="builder_chart")
-            st.plotly_chart(_figure(spec_json, metric or titles[0]), width="stretch")
-    if t_export.open:
-        with t_export:
-            cols = st.columns(5)
-            for col, fmt, label in zip(cols, ("keras-code", "keras", "onnx", "dot", "svg"),
-                                       ("Keras code", ".keras model", "ONNX", "DOT graph",
-                                        "SVG graph")):
-                col.download_button(label, data=lambda f=fmt: export_bytes(spec, f),
-                                    file_name=f"{spec.name}{EXTENSIONS[fmt]}",
-                                    mime=MIME_TYPES[fmt], width="stretch", on_click="ignore")
-    if t_conv.open:
-        with t_conv:
-            st.markdown(CONVENTIONS)
-
-
 def page() -> None:
     _state()
     ss = st.session_state
@@ -339,24 +232,17 @@ def page() -> None:
             _apply(session.set_input(shape))
             st.rerun()
     except SpecError as e:
-        st.error(f"**{e.where}**: {e.rule}")
+        show_error(e)
 
     ev = evaluate(session, batch)
     ss["builder"] = ev.session
-    report = ev.report
-    if session.last_label and ss.get("builder_prev") is not None and ss.get(
-            "builder_delta_key") != session.spec.key():
-        ss["builder_delta"] = delta(ss["builder_prev"], report if ev.ok else None,
-                                    session.last_label)
-        ss["builder_delta_key"] = session.spec.key()
-    if ev.ok:
-        ss["builder_prev"] = report
+    ss["builder_delta"].update(session, ev.report, ev.ok)
 
     if ev.error:
         st.error(f"{ev.error}  \nShowing the last valid model.")
-    _totals(ev, batch)
-    if ss.get("builder_delta"):
-        st.info(ss["builder_delta"], icon=":material/difference:")
+    totals_row(ev.totals, batch)
+    if ss["builder_delta"].text:
+        st.info(ss["builder_delta"].text, icon=":material/difference:")
     selected = _selection(ev.session, ev)
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -376,7 +262,7 @@ def page() -> None:
             _apply(ev.session.set_head(None if head == "(none)" else head))
             st.rerun()
 
-    _views(ev.report_spec if ev.report is not None else None)
+    spec_views(ev.report_spec if ev.report is not None else None)
 
     with st.expander("Save, load and share"):
         spec = ev.session.spec
@@ -394,7 +280,7 @@ def page() -> None:
                 _apply(ev.session.load(loaded))
                 st.rerun()
             except SpecError as e:
-                st.error(f"**{e.where}**: {e.rule}")
+                show_error(e)
 
 
 freeze_import_heap()

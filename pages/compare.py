@@ -7,7 +7,7 @@ import streamlit as st
 from playground._env import freeze_import_heap
 
 from playground.cached import analyze_spec, analyze_target, model_for
-from playground.charts import METRICS, layer_rows, per_layer_figure
+from playground.layer_charts import METRICS, layer_rows, per_layer_figure
 from playground.comparisons import COMPARISONS, conv_macs, spec_from_upload, totals
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.errors import SpecError
@@ -15,7 +15,8 @@ from playground.export import export_bytes
 from playground.spec import ArchSpec
 from playground.targets import resolve
 from playground.zoo import ZOO
-from playground.components.router import ensure_routed
+from playground.ui.errors import show_error
+from playground.ui.router import ensure_routed
 
 ensure_routed(__file__)
 
@@ -85,7 +86,7 @@ def _chosen() -> list[tuple[str, ArchSpec | None, str | None]]:
             try:
                 specs.append(spec_from_upload(up.name, up.getvalue()))
             except SpecError as e:
-                st.error(f"**{e.where}**: {e.rule}")
+                show_error(e)
     chosen: list[tuple[str, ArchSpec | None, str | None]] = []
     for n in names:
         entry = ZOO.get(n)
@@ -131,7 +132,7 @@ def page() -> None:
                 tot, cmacs, lrows = (_spec_costs(spec.to_json(), batch, label) if spec is not None
                                      else _keras_costs(keras_name, batch, label))
         except SpecError as e:
-            st.error(f"**{e.where}**: {e.rule}")
+            show_error(e)
             continue
         table.append({"architecture": label, "params": tot["params"],
                       "trainable": tot["trainable"], "MACs": tot["macs"], "conv MACs": cmacs,

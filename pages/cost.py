@@ -1,23 +1,21 @@
 """Cost of one architecture: a zoo entry, an uploaded spec or an uploaded .keras file."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from playground._env import freeze_import_heap
-
 from playground.cached import analyze_spec, analyze_target, model_for
-from playground.cost import CONVENTIONS, format_bytes, format_count
+from playground.cost import CONVENTIONS
+from playground.cost.headline import summary
 from playground.errors import SpecError
 from playground.export import export_bytes
 from playground.graph import model_graph, spec_graph, to_dot
-from playground.paths import data_dir
-from playground.targets import Target, resolve, spec_from_json_text
+from playground.targets import Target, resolve, target_from_upload
+from playground.ui.errors import show_error
+from playground.ui.router import ensure_routed
+from playground.ui.totals import totals_row
 from playground.zoo import ZOO
-from playground.components.router import ensure_routed
 
 ensure_routed(__file__)
 
@@ -25,23 +23,6 @@ ensure_routed(__file__)
 @st.cache_resource(show_spinner=False)
 def _zoo_target(name: str) -> Target:
     return resolve(name)
-
-
-def _uploaded_target(upload) -> Target:
-    """A spec (.json) or model (.keras) upload as a Target; SpecError names the file."""
-    name = Path(upload.name).name
-    if name.lower().endswith(".json"):
-        try:
-            text = upload.getvalue().decode("utf-8")
-        except UnicodeDecodeError:
-            raise SpecError(f"file '{name}'", "is not UTF-8 text") from None
-        spec = spec_from_json_text(text, f"file '{name}'")
-        return Target(spec.name, spec=spec)
-    uploads = data_dir() / "uploads"
-    uploads.mkdir(exist_ok=True)
-    path = Path(tempfile.mkdtemp(dir=uploads)) / "model.keras"
-    path.write_bytes(upload.getvalue())
-    return Target(Path(name).stem, path=path)
 
 
 def page() -> None:
@@ -59,25 +40,18 @@ def page() -> None:
     batch = st.number_input("Batch size (memory figures)", min_value=1, max_value=4096, value=32)
 
     try:
-        target = _uploaded_target(upload) if upload is not None else _zoo_target(choice)
+        target = (target_from_upload(upload.name, upload.getvalue()) if upload is not None
+                  else _zoo_target(choice))
         with st.spinner("Building and analysing…"):
             report = (analyze_spec(target.spec, int(batch)) if target.spec is not None
                       else analyze_target(target, int(batch)))
             model = model_for(target)
     except SpecError as e:
-        st.error(f"**{e.where}**: {e.rule}")
+        show_error(e)
         return
 
     st.subheader(target.name)
-    m = st.columns(6)
-    m[0].metric("Parameters", format_count(report.params),
-                help=f"{report.params:,} ({report.trainable_params:,} trainable)")
-    m[1].metric("MACs", format_count(report.macs), help=f"{report.macs:,} multiply-adds per image")
-    m[2].metric("FLOPs", format_count(report.flops), help="2 x MACs + other ops")
-    m[3].metric("Weights (fp32)", format_bytes(report.weight_bytes["fp32"]))
-    m[4].metric(f"Peak activations (batch {batch})", format_bytes(report.peak_activation_bytes))
-    m[5].metric(f"Training memory (batch {batch})", format_bytes(report.training_memory["total"]),
-                help="weights + gradients + Adam state + saved activations")
+    totals_row(summary(report), int(batch))
     if report.uncounted:
         st.warning("Uncounted layer types (no cost handler): " + ", ".join(report.uncounted))
 

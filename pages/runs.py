@@ -9,9 +9,9 @@ import streamlit as st
 
 from playground._env import freeze_import_heap
 from playground.leaderboard import filter_rows, rows as leaderboard_rows, to_csv
-from playground.run_charts import METRIC_LABELS, overlay_figure, pareto_figure, pareto_fronts
-from playground.components.router import ensure_routed
-from playground.components.run_store import require_store, store
+from playground.training_charts import METRIC_LABELS, overlay_figure, pareto_figure, pareto_fronts
+from playground.ui.router import ensure_routed
+from playground.ui.run_store import require_store, store
 
 ensure_routed(__file__)
 

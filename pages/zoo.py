@@ -12,7 +12,7 @@ from playground._env import freeze_import_heap
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.zoo import ZOO
 from playground.zoo.summaries import load_summaries
-from playground.components.router import ensure_routed
+from playground.ui.router import ensure_routed
 
 ensure_routed(__file__)
 

@@ -7,7 +7,7 @@ have no bias and no batch norm, so their parameter counts are the textbook K*K*C
 
 Also here: :func:`spec_from_upload` (an uploaded spec file -> ArchSpec or a one-line SpecError)
 and :func:`totals` (what the Compare page tabulates; per-layer charts are in
-:mod:`playground.charts`).
+:mod:`playground.layer_charts`).
 """
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ __all__ = [
     "PaletteItem",
     "evaluate",
     "delta",
+    "DeltaNote",
     "spec_to_query",
     "spec_from_query",
     "palette",
@@ -499,6 +500,26 @@ def delta(prev_report: Any, new_report: Any, edit_label: str) -> str:
                 f"{format_count(new_report.params)} params")
     return (f"{label}: {_signed(new_report.macs - prev_report.macs)} MACs, "
             f"{_signed(new_report.params - prev_report.params)} params")
+
+
+@dataclass
+class DeltaNote:
+    """The Builder's line on the last edit's cost change, kept across reruns: it changes only
+    when the spec does after a labelled edit, and remembers the last valid report to compare
+    the next edit against."""
+
+    prev: Any = None        # the last valid CostReport
+    text: str = ""          # the line shown
+    key: str | None = None  # the spec key the line was made for
+
+    def update(self, session: "EditSession", report: Any, ok: bool) -> str:
+        """Take one evaluation of ``session`` (``report`` valid when ``ok``); the line."""
+        if session.last_label and self.prev is not None and self.key != session.spec.key():
+            self.text = delta(self.prev, report if ok else None, session.last_label)
+            self.key = session.spec.key()
+        if ok:
+            self.prev = report
+        return self.text
 
 
 # --- share links -------------------------------------------------------------------------------

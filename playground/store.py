@@ -326,6 +326,20 @@ class RunStore:
         except OSError:
             return None
 
+    def artifact_json(self, run_id: str, path: str) -> Any | None:
+        """One JSON artifact, parsed; None when the run has none there or it is not JSON."""
+        text = self.artifact_text(run_id, path)
+        try:
+            return json.loads(text) if text else None
+        except ValueError:
+            return None
+
+    def run_config(self, run_id: str) -> dict[str, Any] | None:
+        """The run's config as it was created (``TrainConfig.to_dict()``, the ``config.json``
+        artifact the worker reads); None when it is missing or unreadable."""
+        doc = self.artifact_json(run_id, "config.json")
+        return doc if isinstance(doc, dict) else None
+
     def artifact_path(self, run_id: str, path: str) -> Path | None:
         try:
             return Path(_retry(lambda: self.client.download_artifacts(run_id, path)))

@@ -87,4 +87,20 @@ def spec_from_json_text(text: str, where: str = "uploaded spec") -> ArchSpec:
     return ArchSpec.from_json(text, where)
 
 
-__all__ = ["Target", "resolve", "parse_shape", "load_spec_file", "spec_from_json_text"]
+def target_from_upload(filename: str, data: bytes) -> Target:
+    """An uploaded spec (``.json``) or model (anything else: a ``.keras`` file) as a Target;
+    SpecError names the file. A model is kept once per content under the data folder."""
+    name = Path(filename).name
+    if name.lower().endswith(".json"):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SpecError(f"file '{name}'", "is not UTF-8 text") from None
+        spec = spec_from_json_text(text, f"file '{name}'")
+        return Target(spec.name, spec=spec)
+    from playground.data.uploads import save_upload_as
+    return Target(Path(name).stem, path=save_upload_as(data, "model.keras"))
+
+
+__all__ = ["Target", "resolve", "parse_shape", "load_spec_file", "spec_from_json_text",
+           "target_from_upload"]

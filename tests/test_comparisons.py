@@ -6,7 +6,7 @@ import pytest
 
 from playground.cached import analyze_spec
 from playground.cost.headline import summary
-from playground.charts import layer_rows
+from playground.layer_charts import layer_rows
 from playground.comparisons import (COMPARISONS, conv_macs, spec_from_upload,
                                     totals)
 from playground.errors import SpecError

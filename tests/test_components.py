@@ -4,7 +4,7 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from playground.components import EVENT_KINDS, FRONTEND, parse_event
+from playground.ui.board import EVENT_KINDS, FRONTEND, parse_event
 from playground.editor import GESTURES
 
 
@@ -30,7 +30,7 @@ def test_frontend_is_static_and_speaks_the_component_protocol():
 def _board_script():
     import streamlit as st
 
-    from playground.components import block_board
+    from playground.ui.board import block_board
 
     ev = block_board([{"header": "Convolution", "items": [{"type": "conv", "label": "Conv"}]}],
                      [{"name": "conv_1", "label": "conv_1 (Conv)", "shape": "8x8x4"}],

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground.blocks.base import BLOCKS, CATEGORIES
-from playground.editor import (HISTORY_LIMIT, EditSession, apply_gesture, delta, evaluate,
-                               item_text, palette, spec_from_query, spec_to_query)
+from playground.editor import (HISTORY_LIMIT, DeltaNote, EditSession, apply_gesture, delta,
+                               evaluate, item_text, palette, spec_from_query, spec_to_query)
 from playground.errors import SpecError
 from playground.spec import ArchSpec, BlockSpec
 
@@ -200,6 +200,25 @@ def test_delta_of_a_1x1_bottleneck_matches_the_lecture():
     assert delta(after.report, before.report, "-1x1 bottleneck").startswith(
         "-1x1 bottleneck: +247.3M MACs, +315.4K params")
     assert delta(before.report, before.report, "reorder") == "reorder: +0 MACs, +0 params"
+
+
+def test_delta_note_follows_labelled_edits_and_keeps_the_last_valid_report():
+    """The Builder's cost-change line across reruns: set by a labelled edit, unchanged by a
+    rerun of the same spec, and "invalid" for a bad edit (the last valid report kept)."""
+    s = EditSession.start(ArchSpec((28, 28, 256), (
+        BlockSpec("conv", {"filters": 192, "kernel": 3, "bias": False}),), name="bottleneck"))
+    note = DeltaNote()
+    first = evaluate(s)
+    assert note.update(s, first.report, first.ok) == "" and note.prev is first.report
+    added = first.session.add_block("pointwise", 0, {"filters": 64, "bias": False})
+    ev = evaluate(added)
+    assert note.update(added, ev.report, ev.ok) == "+1x1 bottleneck: -247.3M MACs, -315.4K params"
+    assert note.update(added, ev.report, ev.ok) == note.text  # a rerun: same line
+    bad = ev.session.update_params(1, kernel=9, padding="valid").set_input((4, 4, 256))
+    bad_ev = evaluate(bad)
+    assert not bad_ev.ok
+    assert note.update(bad, bad_ev.report, bad_ev.ok).endswith("invalid model (figures unchanged)")
+    assert note.prev is ev.report
 
 
 # --- share links --------------------------------------------------------------------------------

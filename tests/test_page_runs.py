@@ -1,5 +1,5 @@
 """The Leaderboard page (AppTest on a store the tests fill themselves) and the run figures of
-``playground.run_charts`` (plain functions, no Streamlit)."""
+``playground.training_charts`` (plain functions, no Streamlit)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from playground import leaderboard
-from playground.run_charts import (confusion_figure, curves_figure, overlay_figure,
+from playground.training_charts import (confusion_figure, curves_figure, overlay_figure,
                                    pareto_figure, pareto_fronts, steps_per_epoch)
 from playground.store import RunStore
 
@@ -161,7 +161,7 @@ def test_router_has_the_train_and_leaderboard_pages(fresh_store):
     assert [t.value for t in at.title] == ["Train"]
 
 
-# --- run_charts ----------------------------------------------------------------------------
+# --- training_charts ----------------------------------------------------------------------------
 HISTORY = {"loss": [(1, 1.0), (2, 0.5)], "val_loss": [(1, 1.1), (2, float("nan"))],
            "accuracy": [(1, 0.6), (2, 0.8)], "val_accuracy": [(1, 0.55), (2, 0.75)],
            "batch_loss": [(5, 1.2), (10, 1.0), (15, 0.7)]}

@@ -17,7 +17,8 @@ from playground.cost import format_count
 from playground.data.saved import list_saved
 from playground.store import RunStore
 from playground.train.config import TrainConfig
-from playground.train.job import load_dataset, run_local
+from playground.train.fitting import load_dataset
+from playground.train.runs import run_local
 from playground.zoo.summaries import summary_of
 
 from conftest import png, shape_files, wait_terminal as _wait_terminal, zip_bytes  # noqa: E402
@@ -164,7 +165,7 @@ def test_train_with_a_run_backbone_finishes_and_shows_results(store):
     at.number_input(key="tl_epochs").set_value(6)
     at.button(key="tl_train").click().run()
     assert not at.exception, at.exception
-    runs = [r for r in store.list_runs() if r.params.get("kind") == "transfer"]
+    runs = [r for r in store.list_runs() if r.recipe == "transfer"]
     assert len(runs) == 1
     run_id = runs[0].run_id
     assert at.button(key=f"tl_cancel_{run_id}")  # the live view of the run just started
@@ -199,10 +200,10 @@ def test_failed_run_shows_its_error_and_offers_random_initialisation(store, monk
     message = ("backbone 'MobileNetV2': ImageNet weights could not be downloaded (no network). "
                "Place mobilenet_v2.h5 in /keras/models, or choose weights 'none'")
     config = TrainConfig(target="MobileNetV2", dataset="upload", dataset_options={"id": "x"},
-                         kind="transfer", name="offline try",
-                         extra={"backbone": "MobileNetV2", "weights": "imagenet"})
+                         recipe="transfer", name="offline try",
+                         options={"backbone": "MobileNetV2", "weights": "imagenet"})
     run_id = store.create_run("offline try", config.store_params())
-    (store.run_dir(run_id) / "config.json").write_text(config.to_json())
+    store.log_text(run_id, config.to_json(), "config.json")
     store.mark_running(run_id)
     store.finish(run_id, "FAILED", message)
     launched = []
@@ -215,5 +216,5 @@ def test_failed_run_shows_its_error_and_offers_random_initialisation(store, monk
     assert any(message in e.value for e in at.error)
     at.button(key="tl_retry").click().run()
     assert not at.exception
-    assert len(launched) == 1 and launched[0].extra["weights"] == "none"
+    assert len(launched) == 1 and launched[0].options["weights"] == "none"
     assert at.session_state["tl_run"] == "newrun"

@@ -37,13 +37,27 @@ class Dataset:
         return len(self.class_names)
 
 
+Shape = tuple[tuple[int, ...], int | None]  # (input shape, classes or None)
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
+    """A registered data set: its loader, default options and, where it is known before
+    loading, the input shape and classes its options give (``shape_of``)."""
+
     name: str
     summary: str
     load: Callable[..., Dataset]
     offline: bool
     options: dict[str, Any] = field(default_factory=dict)
+    shape_of: Callable[[dict[str, Any]], Shape] | None = None
+
+    def shape(self, options: dict[str, Any] | None = None) -> Shape | None:
+        """(input shape, classes or None) the data set gives with ``options`` (over its
+        defaults), known without loading it; None when only the data tells (a CSV's width)."""
+        if self.shape_of is None:
+            return None
+        return self.shape_of({**self.options, **(options or {})})
 
 
 DATASETS: Registry[DatasetInfo] = Registry("data set")

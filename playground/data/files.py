@@ -163,7 +163,8 @@ def _register() -> None:
     DATASETS.add("folder", DatasetInfo(
         "folder", "Your images, one sub-folder per class, from a folder or a .zip; decoded to "
         "RGB and resized to image_size; unusable files are listed with their reasons.",
-        load_folder, True, {"path": "", "image_size": 64, "val_split": 0.2, "seed": 0}))
+        load_folder, True, {"path": "", "image_size": 64, "val_split": 0.2, "seed": 0},
+        shape_of=lambda o: ((int(o["image_size"]), int(o["image_size"]), 3), None)))
     DATASETS.add("csv", DatasetInfo(
         "csv", "Your table (CSV with a header): numeric feature columns for Conv1D models and "
         "one label column (default: the last).",

@@ -1,4 +1,4 @@
-"""Custom Streamlit components of the playground: static HTML + plain JavaScript speaking the
+"""The block board, a custom Streamlit component: static HTML + plain JavaScript speaking the
 Streamlit component protocol (``streamlit.components.v1.declare_component(path=...)``), so there
 is no frontend build step.
 
@@ -43,6 +43,28 @@ def block_board(groups: Sequence[Mapping[str, Any]], blocks: Sequence[Mapping[st
     return _func()(groups=[dict(g) for g in groups], blocks=[dict(b) for b in blocks],
                    selected=selected, header=header, hint=hint, empty_text=empty_text,
                    key=key, default=None, on_change=on_change)
+
+
+def palette_groups(palette: Mapping[str, Sequence[Any]]) -> list[dict]:
+    """The board's palette from :func:`playground.editor.palette` (heads are picked apart)."""
+    return [{"header": cat.capitalize(),
+             "items": [{"type": i.type, "label": i.label, "help": i.doc.split("\n")[0]}
+                       for i in items]}
+            for cat, items in palette.items() if cat != "head"]
+
+
+def model_blocks(session: Any, ev: Any) -> list[dict]:
+    """The board's model list: each block of ``session`` with its row of evaluation ``ev``
+    (output shape, error) and its parameters as a tooltip."""
+    from playground.editor import item_text
+    blocks = []
+    for bs, row in zip(session.spec.blocks, ev.blocks):
+        params = ", ".join(f"{k}={v}" for k, v in bs.params.items()
+                           if k not in ("body", "branches"))
+        blocks.append({"name": row.name, "label": item_text(bs),
+                       "shape": "x".join(map(str, row.output_shape or ())), "error": row.error,
+                       "title": f"{row.label}: {params}" if params else row.label})
+    return blocks
 
 
 def parse_event(value: Any) -> dict | None:

@@ -1,0 +1,99 @@
+"""Picking a transfer backbone (Transfer page, step 2): its label with its cost, the input size
+and weights of a Keras Application (ImageNet, random, or an uploaded file) with its MACs at that
+size, and the figures of a finished run used as a backbone."""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from playground.cost import format_count
+from playground.store import RunRecord
+from playground.transfer.backbone_choice import run_input_shape, scaled_macs, size_options
+from playground.transfer.backbones import RUN_PREFIX, default_size
+from playground.ui.errors import error_text
+from playground.ui.uploads import weights_file_input
+
+WORKING_SIDE = 128  # images are stored at least this large; resized again for the backbone
+WEIGHTS = {"imagenet": "ImageNet (downloaded once, then cached)",
+           "none": "Random initialisation", "file": "Upload a weights file"}
+
+
+@st.cache_data(show_spinner=False)
+def _keras_cost(name: str) -> dict[str, Any]:
+    from playground.zoo.summaries import summary_of
+    try:
+        return summary_of(f"keras:{name}")
+    except Exception:  # noqa: BLE001  figures are a courtesy: no figures, no failure
+        return {}
+
+
+def backbone_label(key: str, sources: dict[str, RunRecord]) -> str:
+    """A backbone in the picker: a run with its accuracy, a Keras Application with its cost."""
+    if key in sources:
+        rec = sources[key]
+        best = rec.metrics.get("best_val_accuracy")
+        return (f"Your run: {rec.name} ({key[len(RUN_PREFIX):][:8]}"
+                + (f", {best:.0%}" if best is not None else "") + ")")
+    s = _keras_cost(key)
+    if s:
+        return f"{key} · {format_count(s['params'])} params · {format_count(s['macs'])} MACs"
+    return key
+
+
+def backbone_side(sources: dict[str, RunRecord]) -> int:
+    """The input side the chosen backbone will get (from the widgets' last values)."""
+    ss = st.session_state
+    key = ss.get("tl_backbone") or "MobileNetV2"
+    if key.startswith(RUN_PREFIX):
+        rec = sources.get(key)
+        shape = run_input_shape(rec.params) if rec else None
+        return shape[0] if shape else WORKING_SIDE
+    return int(ss.get(f"tl_size_{key}") or default_size(key))
+
+
+def run_backbone(rec: RunRecord) -> int:
+    """The figures of a run backbone; returns its input side."""
+    shape = run_input_shape(rec.params) or (WORKING_SIDE, WORKING_SIDE, 3)
+    m = st.columns(3)
+    m[0].metric("Parameters", format_count(float(rec.params.get("cost.params") or 0)))
+    m[1].metric("MACs / image", format_count(float(rec.params.get("cost.macs") or 0)))
+    m[2].metric("Input", "×".join(map(str, shape)))
+    st.caption(f"Trained in this app on {rec.params.get('dataset', '?')}; its own weights "
+               f"and input size ({shape[0]}×{shape[0]}) are used.")
+    return shape[0]
+
+
+def keras_backbone(key: str, pick: Any, cost: Any) -> tuple[int, str, str | None]:
+    """Size, weights and figures of a Keras Application; returns (side, weights, why Train is
+    blocked: None when it is not, '' when an error about the weights file is shown above)."""
+    s, native = _keras_cost(key), default_size(key)
+    with pick:
+        side = st.select_slider(
+            "Image size (pixels a side)", size_options(key), value=native, key=f"tl_size_{key}",
+            help=f"{key} was trained at {native}×{native}. Smaller is much faster on a CPU "
+                 "(cost grows with the pixel count); larger sees more detail.")
+        choice = st.radio("Weights", list(WEIGHTS), format_func=WEIGHTS.get, horizontal=True,
+                          key="tl_weights")
+    with cost:
+        m = st.columns(3)
+        if s:
+            m[0].metric("Parameters", format_count(s["params"]),
+                        help="With its ImageNet classifier; the new head replaces it.")
+            m[1].metric(f"MACs at {side}×{side}",
+                        format_count(scaled_macs(s["macs"], native, side)),
+                        help=f"{format_count(s['macs'])} at the default {native}×{native}.")
+        m[2].metric("Default input", f"{native}×{native}")
+        if side < native:
+            st.caption(f"At {side}×{side} a forward pass costs about "
+                       f"{(side / native) ** 2:.0%} of the default.")
+        if choice == "imagenet":
+            st.caption("ImageNet weights come through Keras' own loader and cache; without "
+                       "a network the run stops with a message naming the file to place.")
+    if choice != "file":
+        return side, choice, None
+    with pick:
+        path, hint, error = weights_file_input()
+        if error is not None:
+            st.error(error_text(error), icon=":material/error:")
+    return side, path or "none", hint if error is None else ""

@@ -1,0 +1,90 @@
+"""From form values to a validated TrainConfig: the Train page's job (the learning rate as text,
+a file data set without its file) and the Transfer page's run (its default name, a run
+backbone's weights, the image set resized once for the backbone)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playground.data.saved import list_saved, save_images
+from playground.errors import SpecError
+from playground.run_setup import (parse_float, train_config, transfer_run_config,
+                                  transfer_run_name, without_imagenet)
+from playground.store import RunRecord
+from playground.train.config import TrainConfig
+from playground.zoo.starter import QUICK_CNN
+
+FORM = dict(spec=QUICK_CNN.to_dict(), target="", dataset="shapes", dataset_options={},
+            epochs=2, batch_size=32, optimizer="adam", learning_rate="0.003")
+
+
+@pytest.mark.parametrize("text, value", [("0.003", 0.003), (" 1e-4 ", 1e-4)])
+def test_parse_float(text, value):
+    assert parse_float(text, "learning_rate") == value
+
+
+@pytest.mark.parametrize("text, rule", [("fast", "must be a number like 0.001, got 'fast'"),
+                                        ("nan", "must be a finite number, got 'nan'"),
+                                        ("inf", "must be a finite number")])
+def test_parse_float_names_the_option(text, rule):
+    with pytest.raises(SpecError) as e:
+        parse_float(text, "learning_rate")
+    assert e.value.where == "training option 'learning_rate'" and rule in e.value.rule
+
+
+def test_train_config_reads_the_learning_rate_text():
+    config = train_config(FORM)
+    assert config.learning_rate == 0.003 and config.spec["name"] == "quick-cnn"
+    assert train_config({**FORM, "learning_rate": "  "}).learning_rate is None  # the default
+    with pytest.raises(SpecError, match="must be in"):
+        train_config({**FORM, "learning_rate": "20"})
+
+
+def test_a_file_data_set_needs_its_file():
+    with pytest.raises(SpecError) as e:
+        train_config({**FORM, "dataset": "csv", "dataset_options": {"path": ""}})
+    assert e.value.where == "data set 'csv'" and e.value.rule == "upload a file or give a path"
+
+
+def _run(run_id: str, name: str) -> RunRecord:
+    return RunRecord(run_id=run_id, name=name, status="FINISHED", start_time=None,
+                     end_time=None)
+
+
+def test_transfer_run_names():
+    assert transfer_run_name("MobileNetV2", "pets") == "MobileNetV2 on pets"
+    rid = "0123456789abcdef"
+    assert transfer_run_name(f"run:{rid}", "pets", _run(rid, "my cnn")) == \
+        "my cnn (transfer) on pets"
+    assert transfer_run_name(f"run:{rid}", "pets") == "run 01234567 (transfer) on pets"
+
+
+def test_transfer_run_config_resizes_the_set_once_and_names_the_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    x = np.zeros((8, 40, 40, 3), "uint8")
+    set_id = save_images(x, np.arange(8) % 2, ("a", "b"), "pets", {})
+    values = dict(backbone="MobileNetV2", weights="imagenet", epochs=3, image_size=32, name="")
+    config = transfer_run_config(values, set_id, 0.25, 32)
+    assert config.recipe == "transfer" and config.name == "MobileNetV2 on pets"
+    assert config.options["weights"] == "imagenet" and config.options["image_size"] == 32
+    resized = config.dataset_options["id"]
+    assert resized != set_id and [s["shape"][:2] for s in list_saved() if s["id"] == resized] == \
+        [[32, 32]]
+    again = transfer_run_config({**values, "name": "mine"}, set_id, 0.25, 32)
+    assert again.dataset_options["id"] == resized and again.name == "mine"
+    rid = "fedcba9876543210"
+    from_run = transfer_run_config({**values, "backbone": f"run:{rid}", "image_size": None},
+                                   set_id, 0.25, 40, _run(rid, "my cnn"))
+    assert from_run.options["weights"] == "none"  # the run brings its own weights
+    assert from_run.dataset_options["id"] == set_id and from_run.name == "my cnn (transfer) on pets"
+    with pytest.raises(SpecError, match="not one of the Keras Applications"):
+        transfer_run_config({**values, "backbone": "MobileNetV9"}, set_id, 0.25, 32)
+
+
+def test_without_imagenet():
+    config = TrainConfig(target="MobileNetV2", dataset="upload", dataset_options={"id": "x"},
+                         recipe="transfer", name="offline try",
+                         options={"backbone": "MobileNetV2", "weights": "imagenet"})
+    retry = without_imagenet(config)
+    assert retry.options == {"backbone": "MobileNetV2", "weights": "none"}
+    assert retry.name == "offline try (random init)" and config.options["weights"] == "imagenet"
