@@ -20,7 +20,7 @@ OVERLAY_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
 DEFAULT_PICKS = 3
 TABLE_COLUMNS = {"front": "Pareto", "name": "run", "architecture": "architecture",
                  "dataset": "data set", "params": "params", "macs": "MACs",
-                 "best_val_accuracy": "best val acc", "epochs": "epochs",
+                 "val_accuracy": "val acc", "warnings": "⚠", "epochs": "epochs",
                  "train_seconds": "train s", "images_per_s": "images/s", "status": "status",
                  "started": "started"}
 
@@ -31,7 +31,7 @@ def table(rows: list[dict], front: set[str]) -> pd.DataFrame:
                       columns=list(TABLE_COLUMNS))
     df["started"] = pd.to_datetime([dt.datetime.fromtimestamp(s) if s else None  # local time
                                     for s in df["started"]])
-    for col in ("params", "macs", "best_val_accuracy", "epochs", "train_seconds",
+    for col in ("params", "macs", "val_accuracy", "warnings", "epochs", "train_seconds",
                 "images_per_s"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     return df.rename(columns=TABLE_COLUMNS)
@@ -114,7 +114,7 @@ def page() -> None:
         table(rows, front), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)),
         column_config={
             "params": num(format="compact"), "MACs": num(format="compact"),
-            "best val acc": st.column_config.ProgressColumn(format="percent", min_value=0.0,
+            "val acc": st.column_config.ProgressColumn(format="percent", min_value=0.0,
                                                             max_value=1.0),
             "train s": num(format="%.1f"), "images/s": num(format="%.0f"),
             "epochs": num(format="%d"),

@@ -232,9 +232,13 @@ def _results(runs: list[RunRecord]) -> None:
                    icon=":material/cancel:")
     m, p = rec.metrics, rec.params
     cols = st.columns(6)
-    cols[0].metric("Best val accuracy", metric_text(m.get("best_val_accuracy"), "%"))
-    cols[1].metric("Final val accuracy", metric_text(m.get("final_val_accuracy",
-                                                    m.get("val_accuracy")), "%"))
+    for warning in rec.warnings:
+        st.warning(warning, icon=":material/report:")
+    cols[0].metric("Val accuracy", metric_text(rec.val_accuracy, "%"),
+                   help="Of the model kept (the final one: saved, downloaded, used by the "
+                   "confusion matrix and predictions) on the validation split.")
+    cols[1].metric("Train accuracy", metric_text(m.get("accuracy"), "%"),
+                   help="The last epoch's running accuracy on the training images.")
     cols[2].metric("Epochs", f"{int(m['epochs_done'])} / {p.get('epochs', '?')}"
                    if "epochs_done" in m else "-")
     cols[3].metric("Train time", duration_text(m.get("train_seconds")))

@@ -217,8 +217,8 @@ def _outcome(runs: list[RunRecord]) -> None:
         st.warning(f"**Stopped before the end**: {rec.error or 'cancelled'}",
                    icon=":material/cancel:")
     elif rec.status == "FINISHED":
-        acc = rec.metrics.get("best_val_accuracy")
-        st.success(f"**{rec.name}** finished" + (f": {acc:.1%} best validation accuracy"
+        acc = rec.val_accuracy
+        st.success(f"**{rec.name}** finished" + (f": {acc:.1%} validation accuracy"
                                                  if acc is not None else "")
                    + ". Its results are below.", icon=":material/check_circle:")
 

@@ -44,6 +44,7 @@ def export_onnx(model: Any, path: str | os.PathLike) -> Path:
     """``model.export(path, format="onnx")`` with the input signature taken from the graph (a
     Functional model that was never called has no recorded signature otherwise)."""
     import keras
+    from playground import keras_graph
     path = Path(path)
     def spec(t: Any) -> Any:
         return keras.InputSpec(shape=t.shape, dtype=t.dtype, name=t.name)
@@ -51,8 +52,9 @@ def export_onnx(model: Any, path: str | os.PathLike) -> Path:
     try:
         if isinstance(model, keras.Sequential):
             sig = [spec(t) for t in model.inputs]
-        elif hasattr(model, "_inputs_struct"):  # Functional: one argument, the input structure
-            sig = [keras.tree.map_structure(spec, model._inputs_struct)]
+        elif keras_graph.is_functional(model):
+            # Functional: one argument, the input structure
+            sig = [keras.tree.map_structure(spec, keras_graph.io_structure(model)[0])]
         else:
             sig = None  # subclassed: Keras uses the shapes of its first call
         with warnings.catch_warnings():  # tf2onnx's numpy 2 shim warns about np.object

@@ -113,6 +113,21 @@ def producer(tensor: Any) -> tuple[Any, int, int]:
     return h.operation, h.node_index, h.tensor_index
 
 
+def first_argument_is_constant(op: Any) -> bool:
+    """Whether the first argument of the operation's first call is a constant (a NumPy array or
+    number closed over by the graph), not a graph tensor: ``ops.matmul(W, x)``."""
+    nodes = getattr(op, "_inbound_nodes", None) or []
+    if not nodes:
+        return False
+    args = nodes[0].arguments.args
+    return bool(args) and not hasattr(args[0], "_keras_history")
+
+
+def is_functional(model: Any) -> bool:
+    """Whether the model is a graph of layer calls (Functional), not a subclassed model."""
+    return hasattr(model, "_inputs_struct")
+
+
 def io_structure(graph: Any) -> tuple[Any, Any]:
     """The graph's inputs and outputs as the model was created with them (a tensor, or lists,
     tuples and dicts of tensors)."""

@@ -6,7 +6,7 @@ and the tests call them with small literals.
   intra-epoch ``batch_loss`` as a faint line;
 * :func:`overlay_figure` - one metric of several runs against the epoch;
 * :func:`confusion_figure` - a confusion matrix (``confusion_matrix.json``) as a heatmap;
-* :func:`pareto_figure` - best validation accuracy vs MACs (log x) with each data set's Pareto
+* :func:`pareto_figure` - validation accuracy (kept model) vs MACs (log x) with each data set's Pareto
   front drawn as a line through its runs.
 
 Histories are ``{key: [(step, value), ...]}`` as :meth:`RunStore.history` gives them: per-epoch
@@ -140,7 +140,7 @@ def confusion_figure(doc: Mapping[str, Any], height: int = 360) -> go.Figure:
 
 
 def pareto_fronts(rows: Iterable[Mapping[str, Any]], cost: str = "macs",
-                  score: str = "best_val_accuracy") -> dict[str, list[str]]:
+                  score: str = "val_accuracy") -> dict[str, list[str]]:
     """The Pareto front's run ids of each data set (accuracies on different data sets are not
     comparable, so each gets its own front), ordered by cost."""
     by_set: dict[str, list[Mapping[str, Any]]] = {}
@@ -151,7 +151,7 @@ def pareto_fronts(rows: Iterable[Mapping[str, Any]], cost: str = "macs",
 
 
 def pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "macs",
-                  score: str = "best_val_accuracy", height: int = 380) -> go.Figure:
+                  score: str = "val_accuracy", height: int = 380) -> go.Figure:
     """Best validation accuracy vs MACs per image (log x): every run a point coloured by data
     set; each data set's Pareto front a line through its runs, marked with diamonds."""
     pts = [r for r in rows if r.get(cost) and r.get(score) is not None]
@@ -167,7 +167,7 @@ def pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "macs",
             marker=dict(color=color, size=9, opacity=0.75),
             customdata=[[r.get("name", ""), r.get("architecture", "")] for r in mine],
             hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>MACs %{x:.3s}<br>"
-                          "best val accuracy %{y:.2%}<extra></extra>"))
+                          "val accuracy %{y:.2%}<extra></extra>"))
         front = [by_id[i] for i in fronts.get(dataset, ())]
         if front:
             fig.add_trace(go.Scatter(
@@ -179,7 +179,7 @@ def pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "macs",
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
                       title="Best validation accuracy vs multiply-adds",
                       xaxis_title="MACs per image (log scale)",
-                      yaxis_title="best validation accuracy",
+                      yaxis_title="validation accuracy (kept model)",
                       legend=dict(orientation="h", y=-0.25, x=0.5, xanchor="center"))
     fig.update_xaxes(type="log")
     scores = [float(r[score]) for r in pts]

@@ -15,21 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "playground"
 
 # Each entry is the set of modules of one cycle (a strongly connected component of the graph).
-KNOWN_CYCLES_BEING_FIXED: set[frozenset[str]] = set()
-# Found by this test, not yet assigned: the data package's __init__ defines the registry and
-# imports its submodules to register them, and they import the registry back from the package.
-# The fix is to move Dataset, DatasetInfo, DATASETS and split to playground/data/base.py; left
-# here because playground/data/ is being rewritten on another branch (remove when fixed).
-KNOWN_CYCLES_NOT_YET_FIXED: set[frozenset[str]] = {
-    frozenset({"playground.data", "playground.data.builtin", "playground.data.files",
-               "playground.data.saved"}),
-}
-ALLOWED_CYCLES = KNOWN_CYCLES_BEING_FIXED | KNOWN_CYCLES_NOT_YET_FIXED
+ALLOWED_CYCLES: set[frozenset[str]] = set()  # none: keep it that way
 
 UI_PATHS = ("app.py", "pages/", "playground/ui/")
-# Temporary: playground/components/ is being renamed to playground/ui/ by another engineer;
-# remove this allowance when the rename lands.
-TEMPORARY_UI_PATHS = ("playground/components/",)
 # The test harness drives the pages headless (streamlit.testing.AppTest); it is not the app.
 HARNESS_PATHS = ("tests/", "bench/")
 SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist"}
@@ -209,7 +197,7 @@ def test_known_cycles_still_exist():
     """A cycle that is gone (or changed) must leave the allowances: they never outlive it."""
     found = {frozenset(c) for c in cycles(import_graph())}
     stale = [sorted(c) for c in ALLOWED_CYCLES if c not in found]
-    assert not stale, f"no longer a cycle as listed, update the KNOWN_CYCLES_* sets: {stale}"
+    assert not stale, f"no longer a cycle as listed, update ALLOWED_CYCLES: {stale}"
 
 
 def _python_files(root: Path) -> list[Path]:
@@ -239,7 +227,7 @@ def test_streamlit_import_finder(tmp_path):
 
 
 def test_streamlit_only_in_the_ui():
-    allowed = UI_PATHS + TEMPORARY_UI_PATHS + HARNESS_PATHS
+    allowed = UI_PATHS + HARNESS_PATHS
     offenders = []
     for path in _python_files(ROOT):
         rel = path.relative_to(ROOT).as_posix()

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
+from playground import keras_graph
 from playground.cost import formulas as F
 from playground.cost.formulas import split_channels
 from playground.registry import Registry
@@ -186,19 +187,10 @@ def matmul(layer, in_shapes, out_shapes):
     the first is a constant (a constant operand is not a graph input, so has no shape here)."""
     a = in_shapes[0]
     if len(a) > 1:
-        k = a[-2] if _first_operand_is_constant(layer) else a[-1]
+        k = a[-2] if keras_graph.first_argument_is_constant(layer) else a[-1]
     else:
         k = a[0]
     return OpCost(elements(out_shapes[0]) * F.prod([k]))
-
-
-def _first_operand_is_constant(op: Any) -> bool:
-    """Whether the first argument of the op's (single) call is a constant, not a graph tensor."""
-    nodes = getattr(op, "_inbound_nodes", None) or []
-    if not nodes:
-        return False
-    args = nodes[0].arguments.args
-    return bool(args) and not hasattr(args[0], "_keras_history")
 
 
 # ---------------------------------------------------------------------------------------------

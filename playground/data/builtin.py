@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from playground.data import DATASETS, Dataset, DatasetInfo, split
+from playground.data.base import DATASETS, Dataset, DatasetInfo, split
 from playground.data.cache import generated
 from playground.errors import SpecError, first_line
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from playground.data import DATASETS, Dataset, DatasetInfo, split
+from playground.data.base import DATASETS, Dataset, DatasetInfo, split
 from playground.data import images
 from playground.errors import SpecError, first_line
 

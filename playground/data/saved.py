@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from playground.data import DATASETS, Dataset, DatasetInfo, split
+from playground.data.base import DATASETS, Dataset, DatasetInfo, split
 from playground.errors import SpecError
 from playground.paths import data_dir
 

@@ -34,7 +34,7 @@ class Backbone:
 
     name: str
     model: Any                # input (H, W, C) float in the backbone's own range -> feature map
-    mode: str                 # "caffe" | "tf" | "torch" | "none" | "unit" (x/255)
+    mode: str                 # "caffe" | "tf" | "torch" | "none" (the model scales itself)
     input_shape: tuple[int, int, int]
     weights: str              # "imagenet" | "none" | a path | the run id
 
@@ -87,8 +87,6 @@ def preprocessing(x: Any, mode: str, channels_in: int, channels_out: int) -> Any
                           kernel_initializer=keras.initializers.Constant(1.0 / channels_in))(x)
     if mode == "tf":
         return layers.Rescaling(1 / 127.5, -1.0, name="pre_tf")(x)
-    if mode == "unit":
-        return layers.Rescaling(1 / 255, name="pre_unit")(x)
     if mode == "torch":
         x = layers.Rescaling(1 / 255, name="pre_scale")(x)
         return layers.Normalization(mean=list(TORCH_MEAN), variance=[s * s for s in TORCH_STD],

@@ -32,7 +32,7 @@ def backbone_label(key: str, sources: dict[str, RunRecord]) -> str:
     """A backbone in the picker: a run with its accuracy, a Keras Application with its cost."""
     if key in sources:
         rec = sources[key]
-        best = rec.metrics.get("best_val_accuracy")
+        best = rec.val_accuracy
         return (f"Your run: {rec.name} ({key[len(RUN_PREFIX):][:8]}"
                 + (f", {best:.0%}" if best is not None else "") + ")")
     s = _keras_cost(key)
@@ -90,6 +90,10 @@ def keras_backbone(key: str, pick: Any, cost: Any) -> tuple[int, str, str | None
         if choice == "imagenet":
             st.caption("ImageNet weights come through Keras' own loader and cache; without "
                        "a network the run stops with a message naming the file to place.")
+        elif choice == "none":
+            st.caption("Random weights have nothing to transfer: the whole network trains "
+                       "from scratch on your images (slower than a head on frozen features, "
+                       "and it needs more images to generalise).")
     if choice != "file":
         return side, choice, None
     with pick:

@@ -36,12 +36,12 @@ def metric_text(value: float | None, kind: str = "") -> str:
 
 
 def result_label(rec: Any, with_status: bool = True) -> str:
-    """``"name · status · best val accuracy · start time"`` (the accuracy of finished runs only;
+    """``"name · status · val accuracy · start time"`` (the kept model's, finished runs only;
     the status left out where every run listed has finished)."""
     when = dt.datetime.fromtimestamp(rec.start_time).strftime("%d %b %H:%M") \
         if rec.start_time else ""
     parts = [rec.name] + ([rec.status.lower()] if with_status else [])
-    best = rec.metrics.get("best_val_accuracy")
+    best = rec.val_accuracy
     if best is not None and rec.status == "FINISHED":
         parts.append(f"{best:.1%}")
     return " · ".join(parts + [when])

@@ -211,9 +211,16 @@ def results_step(transfer_runs: list[RunRecord], runs: list[RunRecord]) -> None:
     rec = by_id[run_id]
     m, p = rec.metrics, rec.params
     st.caption(_backbone_caption(rec, runs))
+    if p.get("transfer.mode") == "from scratch":
+        st.info("Random initialisation: there was nothing to transfer, so the whole network "
+                "was trained from scratch on these images.", icon=":material/info:")
+    for warning in rec.warnings:
+        st.warning(warning, icon=":material/report:")
     cols = st.columns(4)
-    best = m.get("best_val_accuracy")
-    cols[0].metric("Best val accuracy", f"{best:.1%}" if best is not None else "-")
+    acc = rec.val_accuracy
+    cols[0].metric("Val accuracy", f"{acc:.1%}" if acc is not None else "-",
+                   help="Of the model kept (the final one: saved, downloaded, used by the "
+                   "confusion matrix and predictions) on the validation images.")
     cols[1].metric("Epochs", f"{int(m.get('epochs_done', 0))}")
     cols[2].metric("Train time", duration_text(m.get("train_seconds")))
     cols[3].metric("Images (train / val)", f"{p.get('data.train', '?')} / {p.get('data.val', '?')}")
