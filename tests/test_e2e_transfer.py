@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -148,7 +147,7 @@ def test_transfer_two_classes_train_confusion_and_prediction(source_run, page, i
     expect(box.get_by_role("combobox")).to_have_value(
         re.compile(rf"^Your run: shapes CNN \({source_run[:8]}, \d+%\)$"), timeout=T)
     expect(page.get_by_test_id("stMetric").filter(has_text="Input")).to_contain_text(
-        "32×32×1", timeout=T)
+        "32×32×3", timeout=T)
     _idle(page)
     epochs = page.get_by_test_id("stNumberInput").filter(has_text="Head epochs")
     epochs.locator("input").fill("40")

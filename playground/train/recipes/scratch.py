@@ -10,9 +10,9 @@ import numpy as np
 
 from playground.errors import SpecError
 from playground.store import RunStore
-from playground.train.config import TrainConfig
+from playground.train.config import TrainConfig, steps_per_epoch
 from playground.train.fitting import (RunFailed, adapt_batchnorm, augmentation_layers,
-                                      compile_model, fit_arrays, load_dataset, steps_per_epoch)
+                                      compile_model, fit_arrays, load_dataset)
 from playground.train.recipes.base import (RECIPES, Recipe, RunContext, RunResult,
                                            options_from_dict)
 from playground.train.results import finish_artifacts, log_run_facts
