@@ -101,17 +101,24 @@ def _training_options() -> dict[str, Any]:
     """Epochs, fine-tuning, augmentation and the more rarely changed options of the run."""
     st.markdown("###### Training")
     a, b, c = st.columns(3, gap="large")
-    epochs = int(a.number_input("Head epochs (frozen backbone)", 1, 500, 20, key="tl_epochs",
-                                help="Cheap: the head trains on features computed once."))
-    ft = a.slider("Fine-tune the top N layers", 0, 100, 0, key="tl_ft_layers",
-                  help="0 = train only the new head on the frozen backbone. Batch-norm layers "
-                       "always stay frozen.")
-    out = dict(epochs=epochs, fine_tune_layers=int(ft))
-    out["fine_tune_epochs"] = int(b.number_input("Fine-tune epochs", 1, 200, 3,
-                                                 key="tl_ft_epochs", disabled=ft == 0))
-    out["fine_tune_lr"] = float(b.select_slider(
-        "Fine-tune learning rate", [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3], value=1e-5,
-        key="tl_ft_lr", format_func=lambda v: f"{v:g}", disabled=ft == 0))
+    epochs = int(a.number_input(
+        "Epochs", 1, 500, 20, key="tl_epochs",
+        help="Of the new head on the frozen backbone (cheap: features are computed once); "
+             "with random weights, of the whole network trained from scratch."))
+    ft = a.select_slider(
+        "Fine-tune the top N layers", ["auto", *range(0, 101)], value="auto", key="tl_ft_layers",
+        help="After the head, unfreeze the top N layers with weights (batch norm stays frozen). "
+             "auto: none for an ImageNet backbone, all of it for a model trained here.")
+    out: dict[str, Any] = dict(epochs=epochs, fine_tune_layers=None if ft == "auto" else ft)
+    ft_epochs = b.number_input("Fine-tune epochs", 1, 200, None, key="tl_ft_epochs",
+                               placeholder="auto: 3, or 5 for your runs", disabled=ft == 0)
+    out["fine_tune_epochs"] = None if ft_epochs is None else int(ft_epochs)
+    lr = b.select_slider(
+        "Fine-tune learning rate", ["auto", 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3],
+        value="auto", key="tl_ft_lr", format_func=lambda v: v if v == "auto" else f"{v:g}",
+        disabled=ft == 0,
+        help="auto: 1e-5 for an ImageNet backbone, 1e-4 for a model trained here.")
+    out["fine_tune_lr"] = None if lr == "auto" else float(lr)
     out["flip"] = c.checkbox("Random horizontal flip", value=True, key="tl_flip")
     out["translate"] = float(c.slider("Random shift (fraction)", 0.0, 0.3, 0.0, 0.05,
                                       key="tl_translate"))
@@ -194,6 +201,14 @@ def _retry_without_imagenet(run_id: str) -> None:
     _launch(without_imagenet(config))
 
 
+def _run_options(run_id: str) -> dict:
+    """A run's recipe options as it was created ({} when its config cannot be read)."""
+    try:
+        return TrainConfig.from_dict(store().run_config(run_id) or {}).options
+    except (SpecError, TypeError):
+        return {}
+
+
 def _focus_ended(_ended: list[str], active: set[str]) -> None:
     ss = st.session_state
     if ss.get("tl_run") and ss["tl_run"] not in active:
@@ -208,8 +223,7 @@ def _outcome(runs: list[RunRecord]) -> None:
     if rec.status == "FAILED":
         st.error(f"**The run failed**: {rec.error or 'no error message was recorded'}",
                  icon=":material/error:")
-        extra = (store().run_config(rec.run_id) or {}).get("extra")
-        if isinstance(extra, dict) and extra.get("weights") == "imagenet":
+        if _run_options(rec.run_id).get("weights") == "imagenet":
             st.button("Retry from random initialisation (weights 'none')", key="tl_retry",
                       icon=":material/refresh:", on_click=_retry_without_imagenet,
                       args=(rec.run_id,))

@@ -8,7 +8,8 @@ from playground.data import DATASETS, load
 
 
 @pytest.mark.parametrize("name, options, expect", [
-    ("shapes", {}, ((32, 32, 1), 3)),
+    ("shapes", {}, ((32, 32, 3), 3)),
+    ("shapes_hard", {}, ((32, 32, 3), 6)),
     ("shapes", {"image_size": 24, "channels": 3, "classes": 5}, ((24, 24, 3), 5)),
     ("digits", {}, ((8, 8, 1), 10)),
     ("mnist", {"limit": 100}, ((28, 28, 1), 10)),

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from playground.cost import format_count
 from playground.data.saved import list_saved
-from playground.store import RunStore
+from playground.store import RunRecord, RunStore
 from playground.train.config import TrainConfig
 from playground.train.fitting import load_dataset
 from playground.train.runs import run_local
@@ -160,7 +160,7 @@ def test_train_with_a_run_backbone_finishes_and_shows_results(store):
     assert at.selectbox(key="tl_backbone").options[-1].startswith(
         f"Your run: source-cnn on shapes ({source['run_id'][:8]}")
     at.selectbox(key="tl_backbone").set_value(backbone).run()
-    assert [m.value for m in at.metric if m.label == "Input"] == ["32×32×1"]
+    assert [m.value for m in at.metric if m.label == "Input"] == ["32×32×3"]
     at.button(key="tl_use").click().run()
     at.number_input(key="tl_epochs").set_value(6)
     at.button(key="tl_train").click().run()
@@ -218,3 +218,59 @@ def test_failed_run_shows_its_error_and_offers_random_initialisation(store, monk
     assert not at.exception
     assert len(launched) == 1 and launched[0].options["weights"] == "none"
     assert at.session_state["tl_run"] == "newrun"
+
+
+# --- transfer that learns, through the page ---------------------------------------------------
+BN_SOURCE = {"name": "bn-cnn", "input_shape": [32, 32, 3], "blocks": [
+    {"type": "conv", "params": {"filters": 16, "batch_norm": True}}, {"type": "max_pool", "params": {}},
+    {"type": "conv", "params": {"filters": 32, "batch_norm": True}}, {"type": "max_pool", "params": {}},
+    {"type": "conv", "params": {"filters": 32, "batch_norm": True}}],
+    "head": {"type": "gap_head", "params": {"classes": 3}}}
+
+
+def _unlike_files() -> dict[str, list]:
+    """200 images of 96x96 red discs vs blue squares on noisy gradients (not shapes' data)."""
+    from playground.data.samples import disc_square_images
+    x, y, names = disc_square_images(200, 96, seed=5)
+    out: dict[str, list] = {}
+    for i, (img, label) in enumerate(zip(x, y)):
+        out.setdefault(names[label], []).append((f"{names[label]}_{i}.png", png(img)))
+    return out
+
+
+def _train_on_page(at, store) -> RunRecord:
+    at.button(key="tl_use").click().run()
+    at.number_input(key="tl_epochs").set_value(10)
+    at.button(key="tl_train").click().run()
+    assert not at.exception, at.exception
+    run_id = at.session_state["tl_run"]
+    rec = _wait_terminal(store, run_id, 300)
+    assert rec.status == "FINISHED", rec.error
+    at.run()
+    assert not at.exception
+    return rec
+
+
+def test_page_transfer_from_a_run_backbone_learns_unlike_images(store):
+    source = run_local(TrainConfig(spec=BN_SOURCE, dataset="shapes", epochs=4,
+                                   dataset_options={"count": 900}))
+    assert source["status"] == "FINISHED" and source["val_accuracy"] >= 0.9
+    at = _page(_unlike_files())
+    at.selectbox(key="tl_backbone").set_value(f"run:{source['run_id']}").run()
+    rec = _train_on_page(at, store)
+    assert rec.val_accuracy >= 0.9, rec.metrics
+    assert rec.params["fine_tune_layers"] == "10000"  # auto: a run backbone is fine-tuned whole
+    headline = [m.value for m in at.metric if m.label == "Val accuracy"]
+    assert headline == [f"{rec.val_accuracy:.1%}"]
+
+
+def test_page_transfer_from_random_initialisation_trains_from_scratch(store):
+    at = _page(_unlike_files())
+    at.selectbox(key="tl_backbone").set_value("MobileNetV2").run()
+    at.radio(key="tl_weights").set_value("none").run()
+    assert any("trains from scratch" in c.value for c in at.caption)
+    at.select_slider(key="tl_size_MobileNetV2").set_value(64).run()
+    rec = _train_on_page(at, store)
+    assert rec.params["transfer.mode"] == "from scratch"
+    assert rec.val_accuracy >= 0.85, rec.metrics
+    assert any("trained from scratch" in i.value for i in at.info)
