@@ -149,9 +149,10 @@ def test_transfer_two_classes_train_confusion_and_prediction(source_run, page, i
     expect(page.get_by_test_id("stMetric").filter(has_text="Input")).to_contain_text(
         "32×32×3", timeout=T)
     _idle(page)
-    epochs = page.get_by_test_id("stNumberInput").filter(has_text="Head epochs")
-    epochs.locator("input").fill("40")
-    epochs.locator("input").press("Enter")
+    epochs = page.get_by_test_id("stNumberInput").filter(
+        has=page.get_by_text("Epochs", exact=True)).locator("input")
+    epochs.fill("40")
+    epochs.press("Enter")
     _idle(page)
 
     # use the images (stored at the working size), then train

@@ -72,7 +72,7 @@ def test_lists_every_run_with_pareto_front_per_data_set(filled):
     assert starred == {"small net", "mid net", "digits net"}  # big net: costlier and worse
     failed = table.set_index("run").loc["broken net"]
     assert failed["status"] == "FAILED"
-    assert table.set_index("run").loc["mid net", "best val acc"] == pytest.approx(0.97)
+    assert table.set_index("run").loc["mid net", "val acc"] == pytest.approx(0.97)
     # the scatter draws each data set's front through the same runs, ordered by MACs
     pareto = [t for t in _plot_spec(at, -1)["data"] if t["name"].startswith("Pareto")]
     assert {t["name"]: t["ids"] for t in pareto} == {
@@ -193,11 +193,11 @@ def test_overlay_confusion_and_pareto_figures():
     assert list(heat.x) == ["circle", "square"] and [list(r) for r in heat.z] == [[5, 1], [0, 6]]
     assert "91.7%" in cm.layout.title.text
 
-    rows = [{"run_id": "a", "name": "a", "dataset": "s", "macs": 1e6, "best_val_accuracy": 0.8},
-            {"run_id": "b", "name": "b", "dataset": "s", "macs": 2e6, "best_val_accuracy": 0.9},
-            {"run_id": "c", "name": "c", "dataset": "s", "macs": 3e6, "best_val_accuracy": 0.85},
-            {"run_id": "d", "name": "d", "dataset": "t", "macs": 5e5, "best_val_accuracy": 0.5},
-            {"run_id": "e", "name": "e", "dataset": "s", "macs": None, "best_val_accuracy": 1.0}]
+    rows = [{"run_id": "a", "name": "a", "dataset": "s", "macs": 1e6, "val_accuracy": 0.8},
+            {"run_id": "b", "name": "b", "dataset": "s", "macs": 2e6, "val_accuracy": 0.9},
+            {"run_id": "c", "name": "c", "dataset": "s", "macs": 3e6, "val_accuracy": 0.85},
+            {"run_id": "d", "name": "d", "dataset": "t", "macs": 5e5, "val_accuracy": 0.5},
+            {"run_id": "e", "name": "e", "dataset": "s", "macs": None, "val_accuracy": 1.0}]
     assert pareto_fronts(rows) == {"s": ["a", "b"], "t": ["d"]}
     fig = pareto_figure(rows)
     assert fig.layout.xaxis.type == "log"

@@ -59,8 +59,8 @@ def test_metric_text(value, kind, text):
 
 def test_result_label():
     start = dt.datetime(2026, 3, 4, 5, 6).timestamp()
-    done = RunRecord("r1", "net", "FINISHED", start, None, metrics={"best_val_accuracy": 0.9})
-    failed = RunRecord("r2", "net", "FAILED", start, None, metrics={"best_val_accuracy": 0.4})
+    done = RunRecord("r1", "net", "FINISHED", start, None, metrics={"final_val_accuracy": 0.9})
+    failed = RunRecord("r2", "net", "FAILED", start, None, metrics={"val_accuracy": 0.4})
     assert result_label(done) == "net · finished · 90.0% · 04 Mar 05:06"
     assert result_label(failed) == "net · failed · 04 Mar 05:06"  # no score for a failed run
     assert result_label(done, with_status=False) == "net · 90.0% · 04 Mar 05:06"
