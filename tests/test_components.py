@@ -39,7 +39,7 @@ def _board_script():
 
 
 def test_block_board_renders_in_a_script_with_its_arguments():
-    at = AppTest.from_function(_board_script).run()
+    at = AppTest.from_function(_board_script, default_timeout=60).run()  # first run imports
     assert not at.exception
     el = at.get("component_instance")[0]
     assert el.proto.component_name.endswith("block_board")
