@@ -42,11 +42,10 @@ def create(config: TrainConfig, store: RunStore) -> str:
 
 def stored_config(store: RunStore, run_id: str) -> TrainConfig:
     """The config a run was created with, read back from the store (any host can run it)."""
-    text = store.artifact_text(run_id, CONFIG_ARTIFACT)
-    if text is None:
-        raise SpecError(f"run '{run_id}'", "has no stored config.json")
-    import json
-    return TrainConfig.from_dict(json.loads(text))
+    doc = store.run_config(run_id)
+    if doc is None:
+        raise SpecError(f"run '{run_id}'", "has no readable stored config.json")
+    return TrainConfig.from_dict(doc)
 
 
 def execute(config: TrainConfig, store: RunStore, run_id: str,
