@@ -5,6 +5,10 @@ import playground  # noqa: F401  (sets KERAS_BACKEND before anything imports ker
 from playground.ui.router import route
 
 st.set_page_config(page_title="ConvNet Playground", page_icon=":material/construction:", layout="wide")
+# The wide layout keeps 5rem (80 px) either side of every page: at a 1024 px window, beside the
+# sidebar, that left 560 px for tables and charts. Windows up to 1280 px get 1.5rem.
+st.html("<style>@media (max-width: 1280px) { .stMainBlockContainer "
+        "{ padding-left: 1.5rem; padding-right: 1.5rem; } }</style>")
 
 pages = [
     st.Page("pages/build.py", title="Builder", icon=":material/construction:", default=True),

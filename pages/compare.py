@@ -1,15 +1,14 @@
 """Compare 2-4 architectures side by side, or load one of the lecture's comparisons."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from playground._env import freeze_import_heap
 
 from playground.cached import analyze_spec, analyze_target, model_for
 from playground.layer_charts import METRICS, layer_rows, per_layer_figure
-from playground.comparisons import COMPARISONS, conv_macs, spec_from_upload, totals
-from playground.cost import CONVENTIONS, format_bytes, format_count
+from playground.comparisons import COMPARISONS, conv_macs, side_by_side, spec_from_upload, totals
+from playground.cost import CONVENTIONS
 from playground.errors import SpecError
 from playground.export import export_bytes
 from playground.spec import ArchSpec
@@ -55,11 +54,10 @@ def _keras_export(name: str, fmt: str) -> bytes:
 # --- choosing what to compare ----------------------------------------------------------------
 def _lecture_buttons() -> None:
     st.markdown("**The lecture's comparisons** (one click loads them):")
-    items = list(COMPARISONS.items())
-    cols = st.columns(len(items))
-    for col, (name, comp) in zip(cols, items):
-        if col.button(name, key=f"lecture_{name}", help=comp.title, width="stretch"):
-            st.session_state["compare_lecture"] = name
+    with st.container(horizontal=True, gap="small"):  # wraps: no name cut to "plain-vs-resid…"
+        for name, comp in COMPARISONS.items():
+            if st.button(name, key=f"lecture_{name}", help=comp.title):
+                st.session_state["compare_lecture"] = name
 
 
 def _chosen() -> list[tuple[str, ArchSpec | None, str | None]]:
@@ -125,7 +123,7 @@ def page() -> None:
     if len(chosen) < 2:
         st.info("Choose one more architecture to compare side by side.")
 
-    table, rows = [], []
+    columns, rows = [], []
     for label, spec, keras_name in chosen:
         try:
             with st.spinner(f"Analysing {label}…"):
@@ -134,36 +132,30 @@ def page() -> None:
         except SpecError as e:
             show_error(e)
             continue
-        table.append({"architecture": label, "params": tot["params"],
-                      "trainable": tot["trainable"], "MACs": tot["macs"], "conv MACs": cmacs,
-                      "FLOPs": tot["flops"], "weights": format_bytes(tot["weight_bytes_fp32"]),
-                      f"peak activations (batch {batch})":
-                          format_bytes(tot["peak_activation_bytes"]),
-                      "MACs (short)": format_count(tot["macs"])})
+        columns.append((label, tot, cmacs))
         rows += lrows
-    if not table:
+    if not columns:
         return
-    num = st.column_config.NumberColumn(format="localized")
-    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch",
-                 column_config={c: num for c in ("params", "trainable", "MACs", "conv MACs",
-                                                 "FLOPs")})
+    right = st.column_config.TextColumn(alignment="right")
+    st.dataframe(side_by_side(columns, batch), hide_index=True, width="stretch",
+                 column_config={"figure": st.column_config.TextColumn(pinned=True),
+                                **{label: right for label, _, _ in columns}})
     _charts(rows)
 
     with st.expander("Export"):
         for label, spec, keras_name in chosen:
-            cols = st.columns([2, 1, 1])
-            cols[0].markdown(f"**{label}**")
+            row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+            row.markdown(f"**{label}**", width="content")
             stem = label.replace(":", "_").replace(" ", "_")
-            for col, (fmt, ext, mime, text) in zip(
-                    cols[1:], [("keras-code", "py", "text/x-python", "Keras code (.py)"),
-                               ("dot", "dot", "text/plain", "Graph (.dot)")]):
+            for fmt, ext, mime, text in [("keras-code", "py", "text/x-python", "Keras code (.py)"),
+                                         ("dot", "dot", "text/plain", "Graph (.dot)")]:
                 try:
                     data = (_spec_export(spec.to_json(), fmt) if spec is not None
                             else _keras_export(keras_name, fmt))
                 except SpecError as e:
-                    col.error(f"{e.where}: {e.rule}")
+                    row.error(f"{e.where}: {e.rule}")
                     continue
-                col.download_button(text, data, f"{stem}.{ext}", mime, key=f"dl_{fmt}_{label}")
+                row.download_button(text, data, f"{stem}.{ext}", mime, key=f"dl_{fmt}_{label}")
     with st.expander("Counting conventions"):
         st.markdown(CONVENTIONS)
 

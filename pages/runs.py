@@ -8,7 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from playground._env import freeze_import_heap
+from playground.cost import format_count
 from playground.leaderboard import filter_rows, rows as leaderboard_rows, to_csv
+from playground.tables import shown as styled
 from playground.training_charts import METRIC_LABELS, overlay_figure, pareto_figure, pareto_fronts
 from playground.ui.router import ensure_routed
 from playground.ui.run_store import require_store, store
@@ -18,11 +20,15 @@ ensure_routed(__file__)
 STATUSES = ("SCHEDULED", "RUNNING", "FINISHED", "FAILED", "KILLED")
 OVERLAY_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
 DEFAULT_PICKS = 3
-TABLE_COLUMNS = {"front": "Pareto", "name": "run", "architecture": "architecture",
-                 "dataset": "data set", "params": "params", "macs": "MACs",
-                 "val_accuracy": "val acc", "warnings": "⚠", "epochs": "epochs",
-                 "train_seconds": "train s", "images_per_s": "images/s", "status": "status",
-                 "started": "started"}
+# Run, outcome and time first: at a 1024 px window they show without scrolling the table.
+TABLE_COLUMNS = {"front": "★", "name": "run", "status": "status", "started": "started",
+                 "val_accuracy": "val acc", "warnings": "⚠", "architecture": "architecture",
+                 "dataset": "data set", "params": "params", "macs": "MACs", "epochs": "epochs",
+                 "train_seconds": "train s", "images_per_s": "images/s"}
+# How the numbers read; a missing one (a failed run's accuracy) shows as a dash, not "None".
+TABLE_FORMATS = {"val acc": "{:.1%}", "⚠": lambda n: f"⚠ {n:.0f}" if n else "",
+                 "params": format_count, "MACs": format_count, "epochs": "{:.0f}",
+                 "train s": "{:.1f}", "images/s": "{:,.0f}"}
 
 
 def table(rows: list[dict], front: set[str]) -> pd.DataFrame:
@@ -31,9 +37,6 @@ def table(rows: list[dict], front: set[str]) -> pd.DataFrame:
                       columns=list(TABLE_COLUMNS))
     df["started"] = pd.to_datetime([dt.datetime.fromtimestamp(s) if s else None  # local time
                                     for s in df["started"]])
-    for col in ("params", "macs", "val_accuracy", "warnings", "epochs", "train_seconds",
-                "images_per_s"):
-        df[col] = pd.to_numeric(df[col], errors="coerce")
     return df.rename(columns=TABLE_COLUMNS)
 
 
@@ -109,20 +112,18 @@ def page() -> None:
     finished = [r for r in rows if r["status"] == "FINISHED"]
     fronts = pareto_fronts(finished)
     front = {i for ids in fronts.values() for i in ids}
-    num = st.column_config.NumberColumn
     st.dataframe(
-        table(rows, front), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(rows)),
+        styled(table(rows, front), TABLE_FORMATS), hide_index=True, width="stretch",
+        height=min(420, 38 + 35 * len(rows)), key="lb_table",
         column_config={
-            "params": num(format="compact"), "MACs": num(format="compact"),
-            "val acc": st.column_config.ProgressColumn(format="percent", min_value=0.0,
-                                                            max_value=1.0),
-            "train s": num(format="%.1f"), "images/s": num(format="%.0f"),
-            "epochs": num(format="%d"),
-            "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
-        key="lb_table")
-    csv_col, _ = st.columns([1, 3])
-    csv_col.download_button("Download CSV", to_csv(rows), file_name="playground-runs.csv",
-                            mime="text/csv", icon=":material/download:", key="lb_csv")
+            "★": st.column_config.TextColumn(help="on the Pareto front of accuracy vs MACs",
+                                             pinned=True),
+            "run": st.column_config.TextColumn(pinned=True),
+            "val acc": st.column_config.Column(help="validation accuracy of the kept model"),
+            "⚠": st.column_config.Column(help="warnings (see the run on the Train page)"),
+            "started": st.column_config.DatetimeColumn(format="D MMM HH:mm")})
+    st.download_button("Download CSV", to_csv(rows), file_name="playground-runs.csv",
+                       mime="text/csv", icon=":material/download:", key="lb_csv")
 
     by_id = {r["run_id"]: r for r in all_rows}
     ss = st.session_state
@@ -130,32 +131,29 @@ def page() -> None:
         ss["lb_picks"] = [i for i in ss["lb_picks"] if i in by_id]
     else:
         ss["lb_picks"] = [r["run_id"] for r in finished[:DEFAULT_PICKS]]
-    left, right = st.columns(2, gap="large")
-    with left:
-        st.subheader("Curves")
-        picked = st.multiselect("Runs to overlay (or delete)", list(by_id),
-                                format_func=lambda i: _label(by_id[i]), key="lb_picks",
-                                placeholder="pick runs")
-        metric = st.radio("Metric", OVERLAY_METRICS, horizontal=True, key="lb_metric",
-                          format_func=lambda m: METRIC_LABELS.get(m, m),
-                          label_visibility="collapsed")
-        if picked:
-            series = {}
-            for i in picked:
-                series[_label(by_id[i])] = store().history(i, [metric])[metric]
-            st.plotly_chart(overlay_figure(series, metric), width="stretch", key="lb_overlay")
-        else:
-            st.caption("Pick runs above to compare their curves.")
-        _delete(picked, by_id)
-    with right:
-        st.subheader("Accuracy vs cost")
-        if finished and any(r.get("macs") for r in finished):
-            st.plotly_chart(pareto_figure(finished), width="stretch", key="lb_pareto")
-            for dataset, ids in fronts.items():
-                st.caption(f"Pareto front on **{dataset}**: "
-                           + " → ".join(by_id[i]["name"] for i in ids))
-        else:
-            st.caption("Finished runs with a cost figure appear here.")
+    st.subheader("Curves")
+    picked = st.multiselect("Runs to overlay (or delete)", list(by_id),
+                            format_func=lambda i: _label(by_id[i]), key="lb_picks",
+                            placeholder="pick runs")
+    metric = st.radio("Metric", OVERLAY_METRICS, horizontal=True, key="lb_metric",
+                      format_func=lambda m: METRIC_LABELS.get(m, m), label_visibility="collapsed")
+    if picked:
+        series = {}
+        for i in picked:
+            series[_label(by_id[i])] = store().history(i, [metric])[metric]
+        st.plotly_chart(overlay_figure(series, metric), width="stretch", key="lb_overlay")
+    else:
+        st.caption("Pick runs above to compare their curves.")
+    _delete(picked, by_id)
+
+    st.subheader("Accuracy vs cost")
+    if finished and any(r.get("macs") for r in finished):
+        st.plotly_chart(pareto_figure(finished), width="stretch", key="lb_pareto")
+        for dataset, ids in fronts.items():
+            st.caption(f"Pareto front on **{dataset}**: "
+                       + " → ".join(by_id[i]["name"] for i in ids))
+    else:
+        st.caption("Finished runs with a cost figure appear here.")
 
 
 freeze_import_heap()

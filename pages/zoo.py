@@ -4,12 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from playground._env import freeze_import_heap
 
 from playground.cost import CONVENTIONS, format_bytes, format_count
+from playground.tables import shown as styled
+from playground.zoo_chart import Point, bubble_figure
 from playground.zoo import ZOO
 from playground.zoo.summaries import load_summaries
 from playground.ui.router import ensure_routed
@@ -17,6 +18,9 @@ from playground.ui.router import ensure_routed
 ensure_routed(__file__)
 
 BUILDER_PAGE = Path(__file__).resolve().parent / "build.py"
+# Numbers shown in the table (a missing figure reads as a dash; sorting stays numeric).
+TABLE_FORMATS = {"params": "{:,.0f}", "MACs (G)": "{:.3f}", "depth": "{:.0f}",
+                 "weights (MB)": "{:.1f}", "top-1": "{:.3f}", "top-5": "{:.3f}", "year": "{:.0f}"}
 
 
 @st.cache_data(show_spinner=False)
@@ -37,26 +41,21 @@ def _table() -> pd.DataFrame:
             "reference": ref.source, "summary": entry.summary,
         })
     table = pd.DataFrame(rows)
-    for col in ("top-1", "top-5", "year"):  # missing figures show blank, not "None"
-        table[col] = pd.to_numeric(table[col], errors="coerce")
     return table
 
 
 def _bubble_chart(table: pd.DataFrame):
     keras_rows = table[(table["family"] == "keras-applications") & table["MACs (G)"].notna()
-                       & table["top-1"].notna()].copy()
+                       & table["top-1"].notna()]
     if keras_rows.empty:
         return None
-    keras_rows["label"] = keras_rows["name"].str.removeprefix("keras:")
-    keras_rows["params (M)"] = keras_rows["params"] / 1e6
-    fig = px.scatter(keras_rows, x="MACs (G)", y="top-1", size="params (M)", text="label",
-                     log_x=True, size_max=45, hover_data={"params (M)": ":.1f", "top-5": True,
-                                                         "input": True, "label": False},
-                     title="Keras Applications: ImageNet top-1 vs multiply-adds (bubble = params)")
-    fig.update_traces(textposition="top center")
-    fig.update_layout(height=520, xaxis_title="MACs per image (G, log scale)",
-                      yaxis_title="top-1 accuracy")
-    return fig
+    points = [Point(r["name"].removeprefix("keras:"), r["MACs (G)"], r["top-1"], r["params"],
+                    f"{r['params'] / 1e6:.1f}M params · {r['MACs (G)']:.2f}G MACs · "
+                    f"top-1 {r['top-1']:.1%} · input {r['input']}")
+              for _, r in keras_rows.iterrows()]
+    return bubble_figure(points, "Keras Applications: ImageNet top-1 vs multiply-adds "
+                         "(bubble area = params)", "MACs per image (G, log scale)",
+                         "top-1 accuracy")
 
 
 def page() -> None:
@@ -68,12 +67,14 @@ def page() -> None:
     families = sorted(table["family"].unique())
     chosen = st.multiselect("Families", families, default=families)
     shown = table[table["family"].isin(chosen)]
-    num = st.column_config.NumberColumn
     st.dataframe(
-        shown.drop(columns=["summary"]), hide_index=True, width="stretch", height=460,
-        column_config={"params": num(format="localized"), "MACs (G)": num(format="%.3f"),
-                       "weights (MB)": num(format="%.1f"), "top-1": num(format="%.3f"),
-                       "top-5": num(format="%.3f"), "year": num(format="%d")})
+        styled(shown.drop(columns=["summary"]), TABLE_FORMATS), hide_index=True,
+        width="stretch", height=460,
+        column_config={"name": st.column_config.Column(pinned=True),
+                       "top-1": st.column_config.Column(help="ImageNet top-1 accuracy "
+                                                        "(Keras Applications table)"),
+                       "top-5": st.column_config.Column(help="ImageNet top-5 accuracy"),
+                       "reference": st.column_config.Column(width="large")})
 
     fig = _bubble_chart(table)
     if fig is not None:

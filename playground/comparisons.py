@@ -12,11 +12,14 @@ and :func:`totals` (what the Compare page tabulates; per-layer charts are in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from playground.errors import SpecError, first_line
 from playground.registry import Registry
 from playground.spec import ArchSpec, BlockSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -205,4 +208,30 @@ def conv_macs(report: Any) -> int:
     return sum(r.macs for r in report.layers if "Conv" in r.type)
 
 
-__all__ = ["Comparison", "COMPARISONS", "spec_from_upload", "totals", "conv_macs"]
+def side_by_side(columns: Sequence[tuple[str, Mapping[str, int], int]], batch: int
+                 ) -> "pd.DataFrame":
+    """The Compare page's table: one row per figure, one column per architecture (label,
+    :func:`totals`, :func:`conv_macs`), every number written out in full. Two to four narrow
+    columns fit a 1024 px window where nine figure columns did not."""
+    import pandas as pd
+
+    from playground.cost import format_bytes, format_count
+    figures = {
+        "params": lambda t, c: f"{t['params']:,}",
+        "trainable params": lambda t, c: f"{t['trainable']:,}",
+        "MACs": lambda t, c: f"{t['macs']:,}",
+        "MACs (short)": lambda t, c: format_count(t["macs"]),
+        "conv MACs": lambda t, c: f"{c:,}",
+        "FLOPs": lambda t, c: f"{t['flops']:,}",
+        "weights (fp32)": lambda t, c: format_bytes(t["weight_bytes_fp32"]),
+        f"peak activations (batch {batch})":
+            lambda t, c: format_bytes(t["peak_activation_bytes"]),
+    }
+    table = {"figure": list(figures)}
+    for label, tot, cmacs in columns:
+        table[label] = [show(tot, cmacs) for show in figures.values()]
+    return pd.DataFrame(table)
+
+
+__all__ = ["Comparison", "COMPARISONS", "spec_from_upload", "totals", "conv_macs",
+           "side_by_side"]

@@ -2,6 +2,7 @@
 memory and receptive-field growth along the depth of one or several architectures."""
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 # (column, tab title, axis title, log scale)
@@ -24,20 +25,59 @@ def layer_rows(report: Any, label: str) -> list[dict[str, Any]]:
     return rows
 
 
-def per_layer_figure(rows: Iterable[dict[str, Any]], column: str, axis_title: str,
-                     log_y: bool, height: int = 420) -> Any:
-    """Overlaid line chart of ``column`` against layer depth, one line per architecture."""
-    import pandas as pd
-    import plotly.express as px
+MAX_TICKS = 24  # named ticks on the x axis: every layer up to this many, then every k-th depth
+PALETTE = ("#1f4fa8", "#e8743b", "#2ca02c", "#9467bd")
 
-    data = pd.DataFrame(list(rows))
-    if log_y:  # zero-cost layers (input, reshape...) cannot sit on a log axis
-        data = data[data[column].fillna(0) > 0]
-    data = data.dropna(subset=[column])
-    fig = px.line(data, x="index", y=column, color="architecture", markers=True,
-                  hover_data=["layer", "type"], log_y=log_y)
-    last = int(data["index"].max()) if len(data) else 1
-    fig.update_xaxes(dtick=max(1, round(last / 12)))  # whole layer indices only
-    fig.update_layout(height=height, xaxis_title="layer (depth order)", yaxis_title=axis_title,
-                      margin=dict(l=10, r=10, t=30, b=10), legend_title_text="")
+
+def _y_range(values: list[float], log_y: bool) -> tuple[list[float], dict[str, Any]]:
+    """The y range and tick settings that keep every point inside, with a tick below the lowest
+    one: whole decades on a log axis (a labelled tick at each edge), zero up on a linear one."""
+    lo, hi = min(values), max(values)
+    if log_y:
+        bottom = math.floor(math.log10(lo) - 0.05)  # lowest point >= 0.05 decades above it
+        top = max(math.ceil(math.log10(hi) + 0.05), bottom + 1)
+        return [bottom, top], dict(dtick=1, exponentformat="SI")
+    return [0, hi * 1.08 if hi > 0 else 1], {}
+
+
+def per_layer_figure(rows: Iterable[dict[str, Any]], column: str, axis_title: str,
+                     log_y: bool, height: int = 440) -> Any:
+    """Overlaid line chart of ``column`` against layer depth, one line per architecture. The x
+    axis is labelled with the layers' names (those of the first architecture when several
+    differ; each point's own name and type are in its hover text)."""
+    import plotly.graph_objects as go
+
+    rows = [r for r in rows if r.get(column) is not None and (not log_y or r[column] > 0)]
+    fig = go.Figure()  # zero-cost layers (input, reshape...) cannot sit on a log axis
+    archs = list(dict.fromkeys(r["architecture"] for r in rows))
+    for i, arch in enumerate(archs):
+        mine = [r for r in rows if r["architecture"] == arch]
+        fig.add_trace(go.Scatter(
+            x=[r["index"] for r in mine], y=[r[column] for r in mine], name=arch,
+            mode="lines+markers", line=dict(color=PALETTE[i % len(PALETTE)], width=2),
+            marker=dict(size=5), customdata=[[r["layer"], r["type"]] for r in mine],
+            hovertemplate=f"<b>%{{customdata[0]}}</b> (%{{customdata[1]}})<br>{axis_title}: "
+                          "%{y:,.0f}<extra>%{fullData.name}</extra>"))
+    if not rows:
+        fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10))
+        return fig
+    first = {r["index"]: r["layer"] for r in rows if r["architecture"] == archs[0]}
+    gap = math.ceil((max(first) - min(first) + 1) / MAX_TICKS)  # evenly spread: labels at
+    ticks: list[int] = []                                         # neighbouring depths overlap
+    for i in sorted(first):
+        if not ticks or i - ticks[-1] >= gap:
+            ticks.append(i)
+    others = {r["index"]: r["layer"] for r in rows if r["architecture"] != archs[0]}
+    differ = any(others.get(i, first[i]) != first[i] for i in ticks)
+    y_range, y_ticks = _y_range([r[column] for r in rows], log_y)
+    last = max(r["index"] for r in rows)
+    fig.update_xaxes(tickvals=ticks, ticktext=[first[i] for i in ticks], tickangle=-45,
+                     tickfont=dict(size=10), automargin=True, range=[-0.5, last + 0.5],
+                     title_text=f"layer of {archs[0]} (depth order)" if differ
+                     else "layer (depth order)")
+    fig.update_yaxes(type="log" if log_y else "linear", range=y_range, title_text=axis_title,
+                     **y_ticks)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
+                      showlegend=len(archs) > 1, hovermode="closest",
+                      legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom", title_text=""))
     return fig

@@ -12,6 +12,8 @@ from playground.store import RunStore
 COLUMNS = ("run_id", "name", "recipe", "architecture", "backbone", "dataset", "params", "macs",
            "val_accuracy", "warnings", "epochs", "train_seconds", "images_per_s", "status", "backend",
            "device", "started", "error")
+# Counts: written as integers ("2260546", not the store's "2260546.0").
+INTEGER_COLUMNS = ("params", "macs", "warnings", "epochs")
 
 
 def rows(store: RunStore | None = None) -> list[dict[str, Any]]:
@@ -64,12 +66,16 @@ def pareto_front(items: Iterable[dict[str, Any]], cost: str = "macs",
 
 
 def to_csv(items: Iterable[dict[str, Any]]) -> str:
-    """The rows as CSV text (``started`` as ISO time) with the leaderboard's columns."""
+    """The rows as CSV text with the leaderboard's columns: ``started`` as ISO time, counts as
+    integers."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in items:
         row = dict(r)
+        for col in INTEGER_COLUMNS:
+            if isinstance(row.get(col), float) and row[col].is_integer():
+                row[col] = int(row[col])
         if row.get("started"):
             row["started"] = dt.datetime.fromtimestamp(row["started"]).isoformat(timespec="seconds")
         w.writerow(row)

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from playground.chart_ticks import log_ticks, si
 from playground.leaderboard import pareto_front
 
 History = Mapping[str, Sequence[tuple[int, float]]]
@@ -31,6 +32,8 @@ FRONT_COLOR = "#d62728"
 CURVE_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy", "batch_loss")
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")
+# A horizontal legend under the x-axis title (anchored at its top, so it never covers the title).
+LEGEND_BELOW = dict(orientation="h", y=-0.28, yanchor="top", x=0.5, xanchor="center")
 METRIC_LABELS = {"loss": "train loss", "val_loss": "validation loss",
                  "accuracy": "train accuracy", "val_accuracy": "validation accuracy",
                  "learning_rate": "learning rate", "images_per_s": "images / s"}
@@ -52,6 +55,15 @@ def steps_per_epoch(params: Mapping[str, Any]) -> int | None:
     except (KeyError, TypeError, ValueError):
         return None
     return max(1, math.ceil(n / b)) if b > 0 else None
+
+
+def epoch_axis(last: float) -> dict[str, Any]:
+    """x-axis settings for epochs 0..``last``: room past the last epoch so its points are not cut
+    by the frame, and whole-epoch ticks while there are few epochs."""
+    if not last:
+        return dict(rangemode="tozero")
+    ticks = dict(dtick=1, tick0=0) if last <= 12 else {}
+    return dict(range=[0, last + max(0.25, 0.03 * last)], **ticks)
 
 
 def curves_figure(history: History, steps_per_epoch: int | None = None,
@@ -88,12 +100,12 @@ def curves_figure(history: History, steps_per_epoch: int | None = None,
                 showlegend=col == 1, line=dict(color=color, dash=dash, width=2),
                 marker=dict(size=5), hovertemplate=f"{label} epoch %{{x}}: %{{y:.4f}}"),
                 row=1, col=col)
-    x_range = [0, max(epochs, 1)] if epochs else None
-    fig.update_xaxes(title_text="epoch", range=x_range, rangemode="tozero")
+    last = epochs or max((x for t in fig.data for x in t.x), default=0)
+    fig.update_xaxes(title_text="epoch", **epoch_axis(last))
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=-0.2, x=0.5, xanchor="center"))
+                      legend=LEGEND_BELOW)
     return fig
 
 
@@ -109,10 +121,11 @@ def overlay_figure(series: Mapping[str, Sequence[tuple[int, float]]], metric: st
                                  hovertemplate=f"{label}<br>epoch %{{x}}: %{{y:.4f}}"
                                                "<extra></extra>"))
     accuracy = "accuracy" in metric
+    fig.update_xaxes(**epoch_axis(max((x for t in fig.data for x in t.x), default=0)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
                       title=f"{METRIC_LABELS.get(metric, metric)} per epoch",
                       xaxis_title="epoch", yaxis_title=METRIC_LABELS.get(metric, metric),
-                      legend=dict(orientation="h", y=-0.25, x=0.5, xanchor="center"))
+                      legend=LEGEND_BELOW)
     if accuracy:
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig
@@ -131,7 +144,8 @@ def confusion_figure(doc: Mapping[str, Any], height: int = 360) -> go.Figure:
         text=matrix if show_text else None, texttemplate="%{text}" if show_text else None,
         hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
     acc = doc.get("val_accuracy")
-    title = "Confusion matrix (validation)" + (f": {acc:.1%} correct" if acc is not None else "")
+    title = "Confusion matrix<br><sup>validation" + (f": {acc:.1%} correct" if acc is not None
+                                                      else "") + "</sup>"  # fits half a page
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), title=title,
                       xaxis_title="predicted", yaxis_title="true")
     fig.update_yaxes(autorange="reversed", type="category")
@@ -180,7 +194,12 @@ def pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "macs",
                       title="Best validation accuracy vs multiply-adds",
                       xaxis_title="MACs per image (log scale)",
                       yaxis_title="validation accuracy (kept model)",
-                      legend=dict(orientation="h", y=-0.25, x=0.5, xanchor="center"))
+                      legend=LEGEND_BELOW)
+    costs = [float(r[cost]) for r in pts]
+    if costs:  # a little room either side of the points, every tick labelled in full
+        lo, hi = min(costs) / 1.6, max(costs) * 1.6
+        fig.update_xaxes(range=[math.log10(lo), math.log10(hi)],
+                         **log_ticks(lo, hi, si))
     fig.update_xaxes(type="log")
     scores = [float(r[score]) for r in pts]
     if scores and max(scores) <= 1.0:  # accuracies: a fraction-of-one axis with some headroom
@@ -190,5 +209,5 @@ def pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "macs",
     return fig
 
 
-__all__ = ["curves_figure", "overlay_figure", "confusion_figure", "pareto_figure",
+__all__ = ["curves_figure", "epoch_axis", "overlay_figure", "confusion_figure", "pareto_figure",
            "pareto_fronts", "steps_per_epoch", "CURVE_KEYS"]

@@ -14,6 +14,7 @@ from playground.training_charts import (confusion_figure, curves_figure, overlay
 from playground.store import RunStore
 
 from conftest import fake_run
+from test_pages_zoo_compare import _shown
 
 PAGE = "../pages/runs.py"
 
@@ -68,7 +69,7 @@ def test_lists_every_run_with_pareto_front_per_data_set(filled):
     table = _table(at)
     assert sorted(table["run"]) == sorted(["small net", "mid net", "big net", "digits net",
                                            "broken net"])
-    starred = set(table.loc[table["Pareto"] == "★", "run"])
+    starred = set(table.loc[table["★"] == "★", "run"])
     assert starred == {"small net", "mid net", "digits net"}  # big net: costlier and worse
     failed = table.set_index("run").loc["broken net"]
     assert failed["status"] == "FAILED"
@@ -79,6 +80,21 @@ def test_lists_every_run_with_pareto_front_per_data_set(filled):
         "Pareto front (digits)": [ids["digits"]],
         "Pareto front (shapes)": [ids["small"], ids["mid"]]}
     assert any("small net → mid net" in c.value for c in at.caption)
+
+
+def test_missing_figures_show_a_dash_and_status_and_start_come_first(filled):
+    store, ids = filled
+    died = store.create_run("died early", {"architecture": "quick-cnn", "dataset": "shapes"})
+    store.mark_running(died)
+    store.finish(died, "FAILED", "worker died before the first epoch")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    shown = _shown(at.dataframe[0]).set_index("run")
+    assert not shown.isin(["None", "nan", "NaN", "<NA>", "NaT"]).any().any()
+    assert shown.loc["died early", "val acc"] == "—" and shown.loc["died early", "epochs"] == "—"
+    assert shown.loc["mid net", "val acc"] == "97.0%"
+    # run, outcome and start time lead, so a 1024 px window shows them without scrolling
+    assert list(at.dataframe[0].value.columns[:5]) == ["★", "run", "status", "started", "val acc"]
 
 
 def test_filters_by_text_status_and_data_set(filled):
@@ -176,7 +192,8 @@ def test_curves_figure_train_vs_val_with_faint_batch_loss():
     assert list(traces[("validation", "x")].y) == [1.1]  # NaN dropped
     assert list(traces[("train", "x2")].y) == [0.6, 0.8]
     assert list(traces[("validation", "x2")].x) == [1, 2]
-    assert list(fig.layout.xaxis.range) == [0, 4]
+    lo, hi = fig.layout.xaxis.range  # the planned run length, and room past its last epoch
+    assert lo == 0 and 4 < hi < 4.5
     # no steps per epoch: no batch line; empty history: an empty but valid figure
     assert all(t.name != "train loss (batches)" for t in curves_figure(HISTORY).data)
     assert len(curves_figure({}).data) == 0

@@ -14,16 +14,22 @@ def totals_row(totals: Mapping[str, Any] | None, batch: int) -> None:
     None, as for an empty model)."""
     t = totals or {}
     params, macs = t.get("params", 0), t.get("macs", 0)
-    m = st.columns(6)
-    m[0].metric("Parameters", format_count(params),
-                help=f"{params:,} ({t.get('trainable_params', params):,} trainable)")
-    m[1].metric("MACs", format_count(macs), help=f"{macs:,} multiply-adds per image")
-    m[2].metric("FLOPs", format_count(t.get("flops", 0)), help="2 x MACs + other ops (bias, BN, "
-                "activations, pooling, adds)")
-    m[3].metric("Weights (fp32)", format_bytes(t.get("weight_bytes_fp32", 0)))
-    m[4].metric(f"Peak act. (B={batch})", format_bytes(t.get("peak_activation_bytes", 0)),
-                help=f"largest set of live activations during inference at batch {batch}, by "
-                     "liveness over the graph")
-    m[5].metric(f"Training (B={batch})", format_bytes(t.get("training_memory_total", 0)),
-                help=f"training memory at batch {batch}: weights + gradients + Adam state + "
-                     "saved activations")
+    cost = (("Parameters", format_count(params),
+             f"{params:,} ({t.get('trainable_params', params):,} trainable)"),
+            ("MACs", format_count(macs), f"{macs:,} multiply-adds per image"),
+            ("FLOPs", format_count(t.get("flops", 0)),
+             "2 x MACs + other ops (bias, BN, activations, pooling, adds)"))
+    memory = (("Weights (fp32)", format_bytes(t.get("weight_bytes_fp32", 0)), None),
+              (f"Peak act. (B={batch})", format_bytes(t.get("peak_activation_bytes", 0)),
+               f"largest set of live activations during inference at batch {batch}, by "
+               "liveness over the graph"),
+              (f"Training (B={batch})", format_bytes(t.get("training_memory_total", 0)),
+               f"training memory at batch {batch}: weights + gradients + Adam state + saved "
+               "activations"))
+    # One row of six where it fits, else cost above memory: each metric as wide as its label
+    # and value (six equal columns cut "294.0 MiB" to "294.0 ..." at a 1024 px window).
+    with st.container(horizontal=True, horizontal_alignment="distribute", gap="large"):
+        for group in (cost, memory):
+            with st.container(horizontal=True, gap="large", width="content"):
+                for label, value, help_text in group:
+                    st.metric(label, value, help=help_text, width="content")
