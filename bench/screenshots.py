@@ -107,9 +107,15 @@ def serve(env: dict[str, str], log: Path, extra: tuple[str, ...] = ()
 
 
 def wait_idle(page) -> None:
-    """Until Streamlit has finished the current run (no "Running..." status widget)."""
-    page.wait_for_timeout(400)
-    page.get_by_test_id("stStatusWidget").wait_for(state="detached", timeout=T_MS)
+    """Until Streamlit has finished the current run: no "Running..." status widget and no
+    placeholder skeleton, twice in a row a second apart (a page may switch and run again)."""
+    deadline = time.monotonic() + T_MS / 1000
+    quiet = 0
+    while quiet < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        busy = (page.get_by_test_id("stStatusWidget").count()
+                + page.get_by_test_id("stSkeleton").count())
+        quiet = 0 if busy else quiet + 1
 
 
 def open_page(page, url: str) -> None:

@@ -33,7 +33,7 @@ def _table() -> pd.DataFrame:
         shape = s.get("input_shape") or list(entry.input_shape)
         ref = entry.ref
         rows.append({
-            "name": name, "family": entry.family, "input": " x ".join(map(str, shape)),
+            "name": name, "family": entry.family, "input": "x".join(map(str, shape)),
             "params": s.get("params", ref.params), "MACs (G)": (s["macs"] / 1e9) if "macs" in s
             else None, "depth": s.get("depth"),
             "weights (MB)": (s["weight_bytes_fp32"] / 2**20) if "weight_bytes_fp32" in s else None,
@@ -62,19 +62,25 @@ def page() -> None:
     st.title("Architecture zoo")
     st.caption("Every architecture in the playground at its default input: parameters, "
                "multiply-adds, weight layers on the longest path and fp32 weight size. "
-               "Click a column header to sort.")
+               "Click a column header to sort, a name to read its summary and source.")
     table = _table()
     families = sorted(table["family"].unique())
     chosen = st.multiselect("Families", families, default=families)
     shown = table[table["family"].isin(chosen)]
-    st.dataframe(
-        styled(shown.drop(columns=["summary"]), TABLE_FORMATS), hide_index=True,
-        width="stretch", height=460,
+    event = st.dataframe(  # the long texts (summary, source) show for the row picked
+        styled(shown.drop(columns=["family", "summary", "reference"]), TABLE_FORMATS),
+        hide_index=True,
+        width="stretch", height=460, key="zoo_table", on_select="rerun",
+        selection_mode="single-cell",  # a row-picking checkbox column would not fit 1024 px
         column_config={"name": st.column_config.Column(pinned=True),
                        "top-1": st.column_config.Column(help="ImageNet top-1 accuracy "
                                                         "(Keras Applications table)"),
-                       "top-5": st.column_config.Column(help="ImageNet top-5 accuracy"),
-                       "reference": st.column_config.Column(width="large")})
+                       "top-5": st.column_config.Column(help="ImageNet top-5 accuracy")})
+    picked = [i for i, _ in event.selection.cells if i < len(shown)]
+    if picked:
+        row = shown.iloc[picked[0]]
+        st.markdown(f"**{row['name']}** ({row['family']}): {row['summary']}")
+        st.caption(f"Source: {row['reference'] or 'n/a'}")
 
     fig = _bubble_chart(table)
     if fig is not None:

@@ -69,6 +69,18 @@ def test_per_layer_chart_of_several_architectures_keeps_each_layers_name_on_hove
         assert "%{customdata[0]}" in trace.hovertemplate
 
 
+def test_a_depth_only_a_later_architecture_reaches_is_named_too():
+    from playground.comparisons import COMPARISONS
+    comp = COMPARISONS.get("separable")  # one conv layer vs depthwise + pointwise
+    rows = [r for label, spec in comp.variants for r in layer_rows(analyze_spec(spec), label)]
+    fig = per_layer_figure(rows, "macs", "multiply-adds", True)
+    plotted = {x for t in fig.data for x in t.x}
+    assert set(fig.layout.xaxis.tickvals) == plotted
+    deepest = max(plotted)
+    label = fig.layout.xaxis.ticktext[list(fig.layout.xaxis.tickvals).index(deepest)]
+    assert label == next(r["layer"] for r in rows if r["index"] == deepest)
+
+
 # --- the zoo's bubble chart -----------------------------------------------------------------
 def _crowd() -> list[Point]:
     """Eighteen bubbles, many in one corner (as the Keras Applications table is)."""

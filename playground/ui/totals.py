@@ -28,8 +28,8 @@ def totals_row(totals: Mapping[str, Any] | None, batch: int) -> None:
                "activations"))
     # One row of six where it fits, else cost above memory: each metric as wide as its label
     # and value (six equal columns cut "294.0 MiB" to "294.0 ..." at a 1024 px window).
-    with st.container(horizontal=True, horizontal_alignment="distribute", gap="large"):
+    with st.container(horizontal=True, gap="small"):  # also the gap between the two lines
         for group in (cost, memory):
-            with st.container(horizontal=True, gap="large", width="content"):
+            with st.container(horizontal=True, gap="medium", width="content"):
                 for label, value, help_text in group:
                     st.metric(label, value, help=help_text, width="content")
