@@ -16,6 +16,7 @@ from playground.spec import ArchSpec
 from playground.targets import parse_shape, spec_from_json_text
 from playground.ui.board import block_board, model_blocks, palette_groups, parse_event
 from playground.ui.errors import error_text, show_error
+from playground.ui.measure_view import measure_section
 from playground.ui.router import ensure_routed
 from playground.ui.spec_views import spec_views
 from playground.ui.totals import totals_row
@@ -263,6 +264,7 @@ def page() -> None:
             st.rerun()
 
     spec_views(ev.report_spec if ev.report is not None else None)
+    measure_section(ev.report_spec if ev.report is not None else None, batch)
 
     with st.expander("Save, load and share"):
         spec = ev.session.spec

@@ -16,6 +16,7 @@ from playground.spec import ArchSpec
 from playground.targets import resolve
 from playground.zoo import ZOO
 from playground.ui.errors import show_error
+from playground.ui.measure_view import compare_section
 from playground.ui.router import ensure_routed
 
 ensure_routed(__file__)
@@ -148,6 +149,7 @@ def page() -> None:
                  column_config={c: num for c in ("params", "trainable", "MACs", "conv MACs",
                                                  "FLOPs")})
     _charts(rows)
+    compare_section(chosen, batch)
 
     with st.expander("Export"):
         for label, spec, keras_name in chosen:

@@ -10,6 +10,7 @@ import streamlit as st
 from playground._env import freeze_import_heap
 from playground.leaderboard import filter_rows, rows as leaderboard_rows, to_csv
 from playground.training_charts import METRIC_LABELS, overlay_figure, pareto_figure, pareto_fronts
+from playground.ui.measure_view import leaderboard_section
 from playground.ui.router import ensure_routed
 from playground.ui.run_store import require_store, store
 
@@ -156,6 +157,7 @@ def page() -> None:
                            + " → ".join(by_id[i]["name"] for i in ids))
         else:
             st.caption("Finished runs with a cost figure appear here.")
+    leaderboard_section(finished)
 
 
 freeze_import_heap()

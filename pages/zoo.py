@@ -12,6 +12,7 @@ from playground._env import freeze_import_heap
 from playground.cost import CONVENTIONS, format_bytes, format_count
 from playground.zoo import ZOO
 from playground.zoo.summaries import load_summaries
+from playground.ui.measure_view import zoo_column
 from playground.ui.router import ensure_routed
 
 ensure_routed(__file__)
@@ -64,7 +65,7 @@ def page() -> None:
     st.caption("Every architecture in the playground at its default input: parameters, "
                "multiply-adds, weight layers on the longest path and fp32 weight size. "
                "Click a column header to sort.")
-    table = _table()
+    table = zoo_column(_table())
     families = sorted(table["family"].unique())
     chosen = st.multiselect("Families", families, default=families)
     shown = table[table["family"].isin(chosen)]

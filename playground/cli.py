@@ -1,4 +1,5 @@
-"""Command line: ``python -m playground {zoo,cost,export,graph,train,finetune,runs}`` (also the ``playground`` script).
+"""Command line: ``python -m playground {zoo,cost,export,graph,train,finetune,runs,measure}``
+(also the ``playground`` script).
 
 Bad input never shows a traceback: the error is printed on one line to stderr and the exit code
 is 2.
@@ -210,6 +211,31 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_measure(args: argparse.Namespace) -> int:
+    """Latency, training step, memory, per-layer time and roofline on this machine."""
+    from playground.measure.records import save
+    from playground.measure.report import text_report
+    from playground.measure.runner import measure_target
+    if args.batch < 1:
+        raise SpecError("--batch", f"must be a positive integer, got {args.batch}")
+    if args.repeats < 3:
+        raise SpecError("--repeats", f"must be at least 3, got {args.repeats}")
+    target = _target(args)
+    say = (lambda p: None) if args.json else (lambda p: print(f"... {p}", file=sys.stderr,
+                                                               flush=True))
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' own prints never reach --json
+        result = measure_target(target, args.batch, device=args.device, xla=args.xla,
+                                layers=not args.no_layers, repeats=args.repeats,
+                                refresh_roofline=args.refresh_roofline, on_phase=say)
+        if not args.no_store:
+            result["run_id"] = save(result)
+    if args.json:
+        _print_json(result)
+    else:
+        print(text_report(result))
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 def make_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="playground", description="ConvNet Architecture Playground")
@@ -310,6 +336,25 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--cancel", metavar="RUN_ID", help="stop an active run")
     r.add_argument("--delete", metavar="RUN_ID", help="remove a run from the leaderboard")
     r.set_defaults(func=cmd_runs)
+
+    from playground.measure.latency import XLA_MODES
+    ms = sub.add_parser("measure", help="measured latency, training step, memory, per-layer "
+                        "time and roofline of an architecture on this machine")
+    add_target(ms)
+    ms.add_argument("--batch", type=int, default=1)
+    ms.add_argument("--device", choices=DEVICES, default="auto",
+                    help="cpu hides the GPUs; gpu fails when the backend sees none")
+    ms.add_argument("--backend", choices=BACKENDS, default=None,
+                    help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
+    ms.add_argument("--xla", choices=XLA_MODES, default="auto",
+                    help="auto: the backend's fastest (TensorFlow: graph on CPU, XLA on GPU)")
+    ms.add_argument("--repeats", type=int, default=15, help="timed samples after the warm-up")
+    ms.add_argument("--no-layers", action="store_true", help="skip the per-layer timing")
+    ms.add_argument("--refresh-roofline", action="store_true",
+                    help="measure this machine's peak MAC rate and bandwidth again (cached)")
+    ms.add_argument("--no-store", action="store_true", help="do not record it in the run store")
+    ms.add_argument("--json", action="store_true")
+    ms.set_defaults(func=cmd_measure)
     return p
 
 
@@ -319,11 +364,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
-        if getattr(args, "command", None) == "train":  # the backend is fixed at Keras' import
+        if getattr(args, "command", None) in ("train", "measure"):  # fixed at Keras' import
             import os
             if args.backend:
                 os.environ["KERAS_BACKEND"] = args.backend
             args.backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+            if args.command == "measure" and args.device == "cpu":  # before any backend loads
+                os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+                os.environ["JAX_PLATFORMS"] = "cpu"
         import_keras_quietly()
         if not getattr(args, "func", None):
             parser.print_help()
