@@ -101,6 +101,8 @@ def _flat(shape: Any) -> list:
 def rows(store: RunStore | None = None) -> list[dict[str, Any]]:
     """Every finished measurement, newest first, as flat rows (figures, machine key and label)."""
     store = store or measure_store()
+    if _absent(store):
+        return []
     out = []
     for rec in store.list_runs(reconcile=False):
         if rec.status != "FINISHED" or rec.params.get("recipe") != RECIPE:
@@ -116,6 +118,18 @@ def rows(store: RunStore | None = None) -> list[dict[str, Any]]:
             **{k: m.get(k) for k in METRICS},
             **{f"memory_{k}": m.get(f"memory.{k}") for k in MEMORY_METRICS}})
     return out
+
+
+def _absent(store: RunStore) -> bool:
+    """Whether nothing was ever measured into ``store`` (reading creates nothing): no tracking
+    file yet, or no measurement experiment in it."""
+    from playground.store import _retry
+    if store.uri.startswith("sqlite:///") and not Path(store.uri[len("sqlite:///"):]).exists():
+        return True
+    try:
+        return _retry(lambda: store.client.get_experiment_by_name(store.experiment)) is None
+    except Exception:  # noqa: BLE001  an unusable store: the caller's own queries will say so
+        return False
 
 
 def _num(text: str | None) -> float | None:
