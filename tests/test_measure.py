@@ -262,11 +262,13 @@ def test_cli_measure_bad_input_is_one_line_and_exit_2(argv, says, capsys):
 # --- figures -------------------------------------------------------------------------------
 def test_share_and_roofline_figures_draw_the_measurement(tiny_result):
     fig = share_figure(tiny_result, "layer")
-    macs_bar, time_bar = fig.data
-    names = [x["name"] for x in tiny_result["layers"]["layers"] if x["time_share"] is not None]
-    assert list(time_bar.y) == names and list(macs_bar.y) == names
-    out = [x["stands_out"] for x in tiny_result["layers"]["layers"] if x["time_share"] is not None]
-    assert [c == "#d62728" for c in time_bar.marker.color] == out
+    timed = [x for x in tiny_result["layers"]["layers"] if x["time_share"] is not None]
+    by_name = {t.name: t for t in fig.data}
+    assert list(by_name["share of MACs"].y) == [x["name"] for x in timed]
+    plain = by_name.get("share of measured time")
+    out = by_name.get("time share >= 1.5x MAC share")
+    assert list(plain.y if plain else []) == [x["name"] for x in timed if not x["stands_out"]]
+    assert list(out.y if out else []) == [x["name"] for x in timed if x["stands_out"]]
     roof = roofline_figure(tiny_result)
     assert roof.data[0].name == "roofline"
     assert max(roof.data[0].y) == pytest.approx(tiny_result["roofline"]["macs_per_s"] / 1e9)

@@ -28,6 +28,28 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#7f7f7f", "#bcbd22", "#17becf")
 
 
+def log_ticks(lo: float, hi: float, fmt: Any = None) -> dict[str, Any]:
+    """Tick values and labels for a log axis over [lo, hi]: 1-2-5 steps, or decades only when
+    that would be more than a dozen ticks; every label a whole number (``fmt``: value -> text,
+    default ``%g``), never a lone mantissa digit."""
+    import math
+    fmt = fmt or (lambda v: f"{v:g}")
+    if not (lo > 0 and hi > 0):
+        return {}
+    vals = []
+    for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
+        vals += [m * 10.0 ** k for m in (1, 2, 5)]
+    vals = [v for v in vals if lo <= v <= hi]
+    if len(vals) > 12:
+        vals = [v for v in vals if f"{v:e}".startswith("1.")]
+    return {"tickvals": vals, "ticktext": [fmt(v) for v in vals]} if len(vals) >= 2 else {}
+
+
+def _count(v: float) -> str:
+    from playground.cost.formulas import format_count
+    return format_count(v)
+
+
 def share_rows(result: Mapping[str, Any], level: str = "auto", limit: int = 40
                ) -> tuple[list[dict[str, Any]], str]:
     """The rows the share chart draws and their level (``"layer"`` or ``"block"``; ``auto``:
@@ -49,20 +71,27 @@ def share_figure(result: Mapping[str, Any], level: str = "auto", limit: int = 40
     names = [r["name"] for r in rows]
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names, x=[100 * r["mac_share"] for r in rows], orientation="h",
-                         name="share of MACs", marker_color=MAC_COLOR,
+                         name="share of MACs", marker_color=MAC_COLOR, offsetgroup="macs",
                          hovertemplate="%{y}: %{x:.1f}% of the MACs<extra></extra>"))
-    fig.add_trace(go.Bar(
-        y=names, x=[100 * r["time_share"] for r in rows], orientation="h",
-        name="share of measured time",
-        marker_color=[STANDOUT_COLOR if r.get("stands_out") else TIME_COLOR for r in rows],
-        customdata=[[r.get("ms") or 0.0] for r in rows],
-        hovertemplate="%{y}: %{x:.1f}% of the time (%{customdata[0]:.3f} ms)<extra></extra>"))
+    for out, name, color in ((False, "share of measured time", TIME_COLOR),
+                             (True, "time share >= 1.5x MAC share", STANDOUT_COLOR)):
+        mine = [r for r in rows if bool(r.get("stands_out")) == out]
+        if not mine:
+            continue
+        fig.add_trace(go.Bar(  # one slot for both time traces: a layer is in one of them
+            y=[r["name"] for r in mine], x=[100 * r["time_share"] for r in mine],
+            orientation="h", name=name, marker_color=color, offsetgroup="time",
+            customdata=[[r.get("ms") or 0.0] for r in mine],
+            hovertemplate="%{y}: %{x:.1f}% of the time (%{customdata[0]:.3f} ms)"
+                          "<extra></extra>"))
+    height = max(340, 150 + 24 * len(rows))
     fig.update_layout(
-        barmode="group", height=max(320, 60 + 24 * len(rows)),
-        margin=dict(l=10, r=10, t=40, b=10),
-        title=f"Time share vs MAC share per {level} (red: time share >= 1.5x MAC share)",
-        xaxis_title="% of the total", legend=dict(orientation="h", y=1.0, x=1, xanchor="right",
-                                                   yanchor="bottom"))
+        barmode="group", height=height, margin=dict(l=10, r=10, t=40, b=100),
+        title=f"Time share vs MAC share per {level}",
+        xaxis_title="% of the total", yaxis=dict(categoryorder="array", categoryarray=names),
+        # below the axis title, whatever the chart's height (paper units of the plot area)
+        legend=dict(orientation="h", y=-70 / (height - 140), x=0.5, xanchor="center",
+                    yanchor="top"))
     fig.update_yaxes(autorange="reversed", automargin=True)
     return fig
 
@@ -73,7 +102,7 @@ def roofline_figure(result: Mapping[str, Any]) -> go.Figure:
     memory-bound)."""
     roof = result["roofline"]
     peak, bw = roof["macs_per_s"], roof["bytes_per_s"]
-    rows = [r for r in (result.get("layers") or {}).get("layers") or []
+    rows = [r for r in (result.get("layers") or {}).get("layers") or []  # "small": no rate
             if r.get("intensity") and r.get("achieved_macs_per_s") and r.get("same_as") is None]
     xs = [r["intensity"] for r in rows]
     lo = min(xs + [roof["ridge"]]) / 4
@@ -95,17 +124,17 @@ def roofline_figure(result: Mapping[str, Any]) -> go.Figure:
             customdata=[[r["name"], r["type"], r.get("ms") or 0.0] for r in mine],
             hovertemplate="%{customdata[0]} (%{customdata[1]})<br>%{x:.2f} MACs/byte, "
                           "%{y:.2f} GMAC/s, %{customdata[2]:.3f} ms<extra></extra>"))
-    fig.add_vline(x=roof["ridge"], line=dict(color="grey", dash="dot"),
-                  annotation_text=f"ridge {roof['ridge']:.1f} MACs/byte",
-                  annotation_position="bottom right")
+    fig.add_vline(x=roof["ridge"], line=dict(color="grey", dash="dot"))
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10),
-                      title=f"Roofline: peak {peak / 1e9:.1f} GMAC/s, bandwidth "
-                            f"{bw / 1e9:.1f} GB/s (measured on this machine)",
-                      xaxis_title="arithmetic intensity (MACs per byte moved, log)",
+                      title=f"Roofline: {peak / 1e9:.1f} GMAC/s, {bw / 1e9:.1f} GB/s",
+                      xaxis_title=f"arithmetic intensity (MACs per byte moved, log); ridge "
+                                  f"{roof['ridge']:.1f} (dotted)",
                       yaxis_title="achieved GMAC/s (log)",
                       legend=dict(orientation="h", y=-0.2, x=0.5, xanchor="center"))
-    fig.update_xaxes(type="log", dtick=1)  # one labelled tick per decade
-    fig.update_yaxes(type="log", dtick=1)
+    ys = [r["achieved_macs_per_s"] / 1e9 for r in rows] + [peak / 1e9, min(grid) * bw / 1e9]
+    import math
+    fig.update_xaxes(type="log", range=[math.log10(lo), math.log10(hi)], **log_ticks(lo, hi))
+    fig.update_yaxes(type="log", **log_ticks(min(ys) / 1.5, max(ys) * 1.5))
     return fig
 
 
@@ -134,8 +163,12 @@ def macs_time_figure(rows: Sequence[Mapping[str, Any]], time_key: str = "latency
                       xaxis_title="multiply-adds per call (log)",
                       yaxis_title="measured ms (median, log)",
                       legend=dict(orientation="h", y=-0.2, x=0.5, xanchor="center"))
-    fig.update_xaxes(type="log", dtick=1)
-    fig.update_yaxes(type="log", dtick=1)
+    if pts:
+        ys = [r[time_key] for r in pts] + [per * lo / 1e9, per * hi / 1e9]
+        fig.update_xaxes(**log_ticks(lo, hi, _count))
+        fig.update_yaxes(**log_ticks(min(ys), max(ys)))
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(type="log")
     return fig
 
 
@@ -170,6 +203,10 @@ def latency_pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "latenc
                       xaxis_title="inference latency on this machine (ms, log scale)",
                       yaxis_title="validation accuracy (kept model)",
                       legend=dict(orientation="h", y=-0.25, x=0.5, xanchor="center"))
+    xs = [r[cost] for r in pts]
+    if xs:
+        fig.update_xaxes(**log_ticks(min(xs) / 1.3, max(xs) * 1.3))
     fig.update_xaxes(type="log")
     fig.update_yaxes(tickformat=".0%")
+    fig.update_traces(cliponaxis=False)  # a point on the axis range's edge is drawn whole
     return fig

@@ -29,10 +29,13 @@ from playground.measure.latency import inference_fn, model_inputs
 from playground.measure.timing import time_fn
 
 __all__ = ["layer_times", "group_of", "shares", "by_group", "STANDOUT_RATIO",
-           "STANDOUT_MIN_SHARE", "BYTES"]
+           "STANDOUT_MIN_SHARE", "SMALL_FACTOR", "BYTES"]
 
 STANDOUT_RATIO = 1.5
 STANDOUT_MIN_SHARE = 0.02
+# a layer whose raw time is under this many dispatch overheads is "small": its own time is a
+# difference of two close figures, too uncertain for a rate (roofline) though kept for shares
+SMALL_FACTOR = 2.0
 BYTES = 4  # fp32
 
 
@@ -138,11 +141,12 @@ def layer_times(model: Any, report: Any, batch: int, *, xla: str = "auto", repea
             "params": cost.params if cost else 0,
             "output_shape": list(tuple(call.outputs[0].shape)[1:]) if call.outputs else [],
             "bytes": in_bytes + out_bytes + weight_bytes, "ms": None, "raw_ms": None,
-            "p90_ms": None, "spread": None, "same_as": None, "error": None}
+            "p90_ms": None, "spread": None, "small": False, "same_as": None, "error": None}
         sig = _signature(call)
         if sig in done:
             src = done[sig]
-            row.update({k: src[k] for k in ("ms", "raw_ms", "p90_ms", "spread", "error")})
+            row.update({k: src[k] for k in ("ms", "raw_ms", "p90_ms", "spread", "small",
+                                            "error")})
             row["same_as"] = src["name"]
         elif time.perf_counter() - start > budget_s:
             row["error"] = f"not timed: the {budget_s:.0f} s budget for layers ran out"
@@ -150,7 +154,8 @@ def layer_times(model: Any, report: Any, batch: int, *, xla: str = "auto", repea
             try:
                 t = _time_model(_layer_model(call), batch, xla, repeats, layer_budget_s)
                 row.update(raw_ms=t.min_ms, ms=max(0.0, t.min_ms - overhead),
-                           p90_ms=max(0.0, t.p90_ms - overhead), spread=t.spread)
+                           p90_ms=max(0.0, t.p90_ms - overhead), spread=t.spread,
+                           small=t.min_ms < SMALL_FACTOR * overhead)
             except Exception as e:  # noqa: BLE001  a call that cannot stand alone
                 from playground.errors import first_line
                 row["error"] = f"not timed: {first_line(e, 160)}"

@@ -74,8 +74,10 @@ def layer_table(result: Mapping[str, Any], top: int | None = None) -> list[dict[
              else 100 * r["time_share"], "MAC %": 100 * r.get("mac_share", 0.0),
              "▲": "▲" if r.get("stands_out") else "",
              "MACs/byte": r.get("intensity"), "bound": r.get("bound", ""),
-             "of roofline": r.get("efficiency"), "note": r.get("error") or (
-                 f"same as {r['same_as']}" if r.get("same_as") else "")} for r in rows]
+             "of roofline": r.get("efficiency"), "note": r.get("error") or "; ".join(
+                 n for n in (f"same as {r['same_as']}" if r.get("same_as") else "",
+                             "mostly dispatch overhead" if r.get("small") else "") if n)}
+            for r in rows]
 
 
 def text_report(result: Mapping[str, Any], top: int = 12) -> str:

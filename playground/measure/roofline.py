@@ -135,7 +135,7 @@ def classify(rows: list[dict[str, Any]], roof: dict[str, Any], batch: int
         inten = r["intensity"]
         r["bound"] = "compute" if inten is not None and inten >= ridge else "memory"
         r["roof_ms"] = max(macs / peak, moved / bw) * 1e3
-        ms = r.get("ms")
+        ms = None if r.get("small") else r.get("ms")  # too small to time alone: no rate
         r["achieved_macs_per_s"] = macs / (ms / 1e3) if ms and macs else None
         r["efficiency"] = r["roof_ms"] / ms if ms else None
     return rows

@@ -41,7 +41,7 @@ def _best_rate(per: dict[str, Any] | None, macs: int, model_ms: float) -> float:
     timed alone) less 5% for timer noise: a cached peak below it is out of date."""
     rates = [macs / (model_ms / 1e3)] if model_ms > 0 else []
     for r in (per or {}).get("layers") or []:
-        if r.get("ms") and r.get("macs"):
+        if r.get("ms") and r.get("macs") and not r.get("small"):
             rates.append(r["macs"] * per.get("batch", 1) / (r["ms"] / 1e3))
     return 0.95 * max(rates, default=0.0)
 

@@ -45,25 +45,28 @@ def _measure(target: Any, label: str, batch: int, layers: bool, refresh: bool = 
 
 def _metrics(result: dict[str, Any]) -> None:
     inf, mem = result["inference"], result["memory"]
-    cols = st.columns(5)
-    cols[0].metric("Latency (median)", ms_text(result["latency_ms"]),
-                   help=f"p90 {ms_text(inf['p90_ms'])}, spread (p90-p10)/median "
-                        f"{inf['spread']:.0%} over {inf['repeats']} timed samples after "
-                        f"{inf['warmup']} warm-up calls; the first call "
-                        f"({ms_text(inf['first_call_ms'])}) compiles and is left out.")
-    cols[1].metric("Images / s", rate_text(result["images_per_s"]),
-                   help=f"{rate_text(result.get('ms_per_gmac'))} ms per billion MACs")
-    cols[2].metric("Training step", ms_text(result.get("train_step_ms")),
-                   help=f"{rate_text(result.get('train_images_per_s'))} images/s "
-                        "(Adam, one optimizer step)")
-    cols[3].metric("Peak memory (training)", format_bytes(mem["training_bytes"] or 0),
-                   help=f"{mem['method']}; inference {format_bytes(mem['inference_bytes'] or 0)}")
-    cols[4].metric("Measured / estimate", ratio_text(mem["training_ratio"]),
-                   help=f"estimated training memory "
-                        f"{format_bytes(mem['estimate_training_bytes'])} (weights, gradients, "
-                        "Adam state, saved activations); inference: "
-                        f"{ratio_text(mem['inference_ratio'])} of "
-                        f"{format_bytes(mem['estimate_inference_bytes'])}")
+    top, bottom = st.columns(3), st.columns(3)
+    top[0].metric("Latency (median)", ms_text(result["latency_ms"]),
+                  help=f"p90 {ms_text(inf['p90_ms'])}, spread (p90-p10)/median "
+                       f"{inf['spread']:.0%} over {inf['repeats']} timed samples after "
+                       f"{inf['warmup']} warm-up calls; the first call "
+                       f"({ms_text(inf['first_call_ms'])}) compiles and is left out.")
+    top[1].metric("Images / s", rate_text(result["images_per_s"]),
+                  help=f"{rate_text(result.get('ms_per_gmac'))} ms per billion MACs")
+    top[2].metric("Training step", ms_text(result.get("train_step_ms")),
+                  help=f"{rate_text(result.get('train_images_per_s'))} images/s "
+                       "(Adam, one optimizer step)")
+    bottom[0].metric("Peak memory, inference", format_bytes(mem["inference_bytes"] or 0),
+                     help=f"{mem['method']}; the cost model estimates "
+                          f"{format_bytes(mem['estimate_inference_bytes'])} (weights + peak "
+                          f"activations): {ratio_text(mem['inference_ratio'])}")
+    bottom[1].metric("Peak memory, training", format_bytes(mem["training_bytes"] or 0),
+                     help=mem["method"])
+    bottom[2].metric("Measured / estimate", ratio_text(mem["training_ratio"]),
+                     help=f"of the estimated training memory "
+                          f"{format_bytes(mem['estimate_training_bytes'])} (weights, gradients, "
+                          "Adam state, saved activations); the rest is the framework's own "
+                          "(graphs, workspaces, allocator caches)")
 
 
 def _layers_tab(result: dict[str, Any], key: str) -> None:
@@ -128,8 +131,7 @@ def result_view(result: dict[str, Any], key: str) -> None:
                                       key=f"{key}_measure_tabs", on_change="rerun")
     if t_sum.open:
         with t_sum:
-            st.dataframe(pd.DataFrame(summary_rows(result)), hide_index=True, width="stretch",
-                         key=f"{key}_measure_summary")
+            st.table(pd.DataFrame(summary_rows(result)).set_index("what"))
     if t_layers.open:
         with t_layers:
             _layers_tab(result, key)
@@ -148,15 +150,15 @@ def measure_section(spec: Any, batch: int, key: str = "builder") -> None:
         if spec is None or not getattr(spec, "blocks", None):
             st.info("Add blocks to the model first: a valid model can be measured.")
             return
-        c1, c2, c3, c4 = st.columns([1, 1.2, 1.5, 1.5], vertical_alignment="bottom")
+        c1, c2, c3 = st.columns([1, 2, 1.3], vertical_alignment="bottom")
         b = int(c1.number_input("Batch", 1, 4096, int(batch), key=f"{key}_measure_batch"))
         layers = c2.checkbox("Time every layer", value=True, key=f"{key}_measure_layers_on",
                              help="Slower: each layer is compiled and timed on its own.")
-        refresh = c3.checkbox("Re-measure the roofline", key=f"{key}_measure_refresh",
+        refresh = c2.checkbox("Re-measure the roofline", key=f"{key}_measure_refresh",
                               help="This machine's peak MAC rate and bandwidth are measured "
                                    "once and cached; measure them again (a few seconds), "
                                    "best when the machine is quiet.")
-        pressed = c4.button("Measure", type="primary", icon=":material/speed:",
+        pressed = c3.button("Measure", type="primary", icon=":material/speed:",
                             key=f"{key}_measure_go", width="stretch")
         done = st.session_state.setdefault(f"{key}_measure_results", {})
         slot = (spec.key(), b)
@@ -206,6 +208,8 @@ def compare_section(chosen: Sequence[tuple[str, Any, str | None]], batch: int) -
                 if result is None:
                     break
                 done[slot] = result
+            else:
+                st.rerun()  # the button's label and the table follow the new results
         have = [(s[0], done[s]) for s in slots if s in done]
         if not have:
             st.caption(f"Runs each architecture at batch {batch} on this machine, one after "
@@ -256,7 +260,9 @@ def leaderboard_section(rows: Sequence[dict[str, Any]]) -> None:
     pick = st.selectbox("Machine", keys, index=keys.index(here) if here in keys else 0,
                         format_func=lambda k: labels[k] + (" - this machine" if k == here else ""),
                         key="lb_measure_machine")
-    joined = records.with_latency(rows, records.latest_by_architecture(measured, pick))
+    latest = {**records.latest_by_architecture(measured, pick),  # batch 1 where measured
+              **records.latest_by_architecture(measured, pick, batch=1)}
+    joined = records.with_latency(rows, latest)
     shown = [r for r in joined if r["latency_ms"] is not None]
     if not shown:
         st.caption("None of these runs' architectures has been measured on this machine yet.")
@@ -266,12 +272,15 @@ def leaderboard_section(rows: Sequence[dict[str, Any]]) -> None:
                            "MACs": r["macs"], "latency ms": r["latency_ms"],
                            "batch": r["latency_batch"]} for r in shown])
     num = st.column_config.NumberColumn
-    left, right = st.columns([1, 1], gap="large")
-    left.dataframe(table, hide_index=True, width="stretch", key="lb_latency_table",
-                   column_config={"val acc": st.column_config.ProgressColumn(
-                       format="percent", min_value=0.0, max_value=1.0),
-                       "MACs": num(format="compact"), "latency ms": num(format="%.3f")})
-    right.plotly_chart(latency_pareto_figure(shown), width="stretch", key="lb_latency_pareto")
+    st.dataframe(table, hide_index=True, width="stretch", key="lb_latency_table",
+                 column_config={"val acc": st.column_config.ProgressColumn(
+                     format="percent", min_value=0.0, max_value=1.0),
+                     "MACs": num(format="compact"), "latency ms": num(format="%.3g"),
+                     "batch": num(format="%d")})
+    st.plotly_chart(latency_pareto_figure(shown), width="stretch", key="lb_latency_pareto")
+    st.caption("Latency: the architecture's newest measurement on this machine (at batch 1 "
+               "where there is one), at its own input size, which may differ from the data a "
+               "run trained on. " + NOISE_NOTE)
 
 
 def zoo_column(table: pd.DataFrame) -> pd.DataFrame:
@@ -282,8 +291,8 @@ def zoo_column(table: pd.DataFrame) -> pd.DataFrame:
         return table
     out = table.copy()
     at = out.columns.get_loc("MACs (G)") + 1 if "MACs (G)" in out.columns else len(out.columns)
-    out.insert(at, "measured ms", [latest[n]["latency_ms"] if n in latest else None
-                                   for n in out["name"]])
+    out.insert(at, "measured ms", pd.to_numeric(
+        [float(f"{latest[n]['latency_ms']:.3g}") if n in latest else None for n in out["name"]]))
     return out
 
 
