@@ -369,9 +369,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.backend:
                 os.environ["KERAS_BACKEND"] = args.backend
             args.backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-            if args.command == "measure" and args.device == "cpu":  # before any backend loads
-                os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-                os.environ["JAX_PLATFORMS"] = "cpu"
+            if args.command == "measure":
+                from playground.train.config import installed_backends
+                if args.backend not in installed_backends():
+                    raise SpecError("--backend", f"{args.backend} is not installed here "
+                                    f"(installed: {', '.join(installed_backends())})")
+                if args.device == "cpu":  # before any backend loads
+                    os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+                    os.environ["JAX_PLATFORMS"] = "cpu"
         import_keras_quietly()
         if not getattr(args, "func", None):
             parser.print_help()

@@ -251,9 +251,14 @@ def test_cli_measure_prints_json_and_stores_the_run(tmp_path, monkeypatch, capsy
     (["measure", "no-such-net"], "is not a zoo name"),
     (["measure", "lenet5", "--batch", "0"], "--batch"),
     (["measure", "lenet5", "--repeats", "1"], "--repeats"),
+    (["measure", "lenet5", "--backend", "torch"], "torch is not installed"),
 ])
-def test_cli_measure_bad_input_is_one_line_and_exit_2(argv, says, capsys):
+def test_cli_measure_bad_input_is_one_line_and_exit_2(argv, says, capsys, monkeypatch):
     from playground.cli import main
+    from playground.train.config import installed_backends
+    if "torch" in argv and "torch" in installed_backends():
+        pytest.skip("torch is installed here")
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")  # main() sets it from --backend
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert says in err and len(err.splitlines()) == 1
@@ -287,3 +292,13 @@ def test_macs_time_and_latency_pareto_figures():
     pareto = latency_pareto_figure(runs)
     front = [t for t in pareto.data if t.name.startswith("Pareto")]
     assert list(front[0].x) == [1.0, 2.0]  # r3 is slower and worse than r2
+
+
+def test_train_page_says_whether_the_run_will_fit(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    at = AppTest.from_file("../pages/train.py", default_timeout=120).run()
+    assert not at.exception
+    fit = [c.value for c in at.caption if "Will it fit?" in c.value]
+    assert len(fit) == 1 and "at batch 32" in fit[0] and "largest batch that fits" in fit[0]

@@ -47,7 +47,10 @@ def log_ticks(lo: float, hi: float, fmt: Any = None) -> dict[str, Any]:
 
 def _count(v: float) -> str:
     from playground.cost.formulas import format_count
-    return format_count(v)
+    text = format_count(v)
+    for zeros in (".00", ".0"):
+        text = text.replace(zeros, "")
+    return text
 
 
 def share_rows(result: Mapping[str, Any], level: str = "auto", limit: int = 40
@@ -138,6 +141,15 @@ def roofline_figure(result: Mapping[str, Any]) -> go.Figure:
     return fig
 
 
+def _alternate(xs: Sequence[float]) -> list[str]:
+    """Label positions above and below in turn along x, so neighbours' labels do not meet."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    pos = [""] * len(xs)
+    for rank, i in enumerate(order):
+        pos[i] = "top center" if rank % 2 == 0 else "bottom center"
+    return pos
+
+
 def macs_time_figure(rows: Sequence[Mapping[str, Any]], time_key: str = "latency_ms",
                      title: str = "Multiply-adds vs measured latency") -> go.Figure:
     """One point per architecture (``architecture``, ``macs`` per image x ``batch``,
@@ -155,7 +167,7 @@ def macs_time_figure(rows: Sequence[Mapping[str, Any]], time_key: str = "latency
         fig.add_trace(go.Scatter(
             x=work, y=[r[time_key] for r in pts], mode="markers+text", name="measured",
             text=[str(r["architecture"]).removeprefix("keras:") for r in pts],
-            textposition="top center", marker=dict(size=10, color=TIME_COLOR),
+            textposition=_alternate(work), marker=dict(size=10, color=TIME_COLOR),
             customdata=[[r[time_key] / (w / 1e9)] for r, w in zip(pts, work)],
             hovertemplate="%{text}<br>%{x:.3s} MACs, %{y:.2f} ms<br>%{customdata[0]:.3g} ms "
                           "per GMAC<extra></extra>"))
