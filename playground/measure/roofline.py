@@ -74,15 +74,19 @@ def micro_benchmarks(device: str = "cpu", n: int | None = None, elements: int | 
     """Run the two micro-benchmarks through Keras and NumPy in one go (figures per second)."""
     dn, de = SIZES.get(device, SIZES["cpu"])
     n, elements = n or dn, elements or de
+    # NumPy runs on the host CPU: on a GPU machine it gets the CPU's sizes (a reference, not
+    # a like-for-like check)
+    np_n, np_elements = (n, elements) if device != "gpu" else SIZES["cpu"]
     start = time.perf_counter()
     macs = _keras_matmul(n, repeats)
-    np_macs = _numpy_matmul(n, repeats)
+    np_macs = _numpy_matmul(np_n, repeats)
     bw = _keras_bandwidth(elements, repeats)
-    np_bw = _numpy_bandwidth(elements, repeats)
+    np_bw = _numpy_bandwidth(np_elements, repeats)
     return {"macs_per_s": macs, "bytes_per_s": bw, "ridge": macs / bw,
             "numpy_macs_per_s": np_macs, "numpy_bytes_per_s": np_bw,
             "macs_vs_numpy": macs / np_macs, "bytes_vs_numpy": bw / np_bw,
-            "matmul_n": n, "array_bytes": 4 * elements, "repeats": repeats, "device": device,
+            "matmul_n": n, "array_bytes": 4 * elements, "numpy_matmul_n": np_n,
+            "numpy_array_bytes": 4 * np_elements, "repeats": repeats, "device": device,
             "seconds": time.perf_counter() - start, "measured_at": time.time()}
 
 

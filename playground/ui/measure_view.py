@@ -101,6 +101,10 @@ def _roofline_tab(result: dict[str, Any], key: str) -> None:
     if result.get("layers"):
         st.plotly_chart(roofline_figure(result), width="stretch", key=f"{key}_measure_roof")
         rows = result["layers"]["layers"]
+        if not any(r.get("achieved_macs_per_s") for r in rows):
+            st.info(f"No layer with multiply-adds ran long enough on its own to place it here "
+                    f"(each took under twice the {ms_text(result['layers']['overhead_ms'])} a "
+                    "compiled call costs anyway): measure at a larger batch.")
         compute = sum(1 for r in rows if r.get("bound") == "compute")
         fast = [r for r in rows if (r.get("efficiency") or 0) > 1.1 and r.get("same_as") is None]
         over_peak = sum(1 for r in fast if r.get("bound") == "compute")
