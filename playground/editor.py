@@ -604,10 +604,10 @@ class EditSession:
         return out
 
     def address_text(self, address: str) -> str:
-        """``"conv_2 (Conv)"`` for a top-level block, ``"res_1 body > conv_1 (Conv)"`` inside."""
+        """``"conv_2 (Conv)"`` for a top-level block, ``"conv_1 (Conv) in res_1 body"`` inside."""
         path, _ = parse_address(address)
         text = item_text(self.block_at(address))
-        return f"{list_text(path)} > {text}" if path else text
+        return f"{text} in {list_text(path)}" if path else text
 
     def add_at(self, type: str, path: Sequence[Any] = (), index: int | None = None,
                params: Mapping[str, Any] | None = None) -> tuple["EditSession", str | None]:

@@ -413,7 +413,7 @@ def test_inner_lists_name_blocks_as_the_build_does_and_list_addresses():
     assert s.addresses() == ["res", "res/body/conv_1", "res/body/conv_2", "mix",
                              "mix/branches/0/pointwise_1"]
     assert s.block_at("res/body/conv_2").params["kernel"] == 1
-    assert s.address_text("res/body/conv_2") == "res body > conv_2 (Conv)"
+    assert s.address_text("res/body/conv_2") == "conv_2 (Conv) in res body"
     assert s.address_text("mix") == "mix (Parallel branches (custom))"
     with pytest.raises(SpecError, match="no block named 'conv_9' in res body"):
         s.block_at("res/body/conv_9")
