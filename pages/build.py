@@ -157,9 +157,9 @@ def _selection(session: EditSession, ev: Any) -> str | None:
     just became invalid opens once; else the first block."""
     ss = st.session_state
     names = session.addresses()  # top-level names and inner blocks' addresses
-    if ev.error_block in names and ss.get("builder_error_opened") != session.spec.key():
+    if ev.error_address in names and ss.get("builder_error_opened") != session.spec.key():
         ss["builder_error_opened"] = session.spec.key()
-        ss["builder_selected"] = ev.error_block
+        ss["builder_selected"] = ev.error_address
     selected = ss.get("builder_selected")
     if selected not in names:
         selected = names[0] if names else None

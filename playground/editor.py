@@ -661,7 +661,8 @@ class EditSession:
         def copy(blocks: list[BlockSpec]) -> list[BlockSpec]:
             i = _position(blocks, name, path)
             src = blocks[i]
-            made.append(BlockSpec(src.type, src.params, _fresh_name(src.type, [b.name for b in blocks])))
+            name_ = _fresh_name(src.type, [b.name for b in blocks])
+            made.append(BlockSpec(src.type, src.params, name_))
             return blocks[:i + 1] + made + blocks[i + 1:]
         blocks = _edit_list(self.spec.blocks, path, copy)
         return (self._with_blocks(blocks, f"+{_label(made[0].type)} (copy) in {list_text(path)}"),
@@ -865,6 +866,17 @@ class Evaluation:
     totals: dict[str, int] | None
     batch: int = 1
     inner: dict[str, Nested] = field(default_factory=dict)  # composite address -> its inside
+
+    @property
+    def error_address(self) -> str | None:
+        """The address of the innermost block the error names (an inner block of a composite
+        when that is where the rule failed), else :attr:`error_block`."""
+        for nested in self.inner.values():
+            for lst in nested.lists:
+                for r in lst.rows:
+                    if r.error:
+                        return r.address
+        return self.error_block
 
     def row(self, address: str) -> BlockRow | None:
         """The figures of the block at ``address`` (top-level or inner), None if not shown."""

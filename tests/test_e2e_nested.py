@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from playground.cost import format_count
 from playground.editor import EditSession, evaluate
 
-from conftest import T, _idle, _no_traceback, _open, shots_dir  # noqa: F401  (fixtures: conftest.py)
+from conftest import T, _idle, _no_traceback, _open, shots_dir  # fixtures: conftest.py
 
 SIZES = ((1400, 1000), (1024, 768))
 
@@ -112,7 +112,7 @@ def test_residual_body_edited_by_dragging(page):
     expect(first.locator(".shape")).to_have_text("32x32x64")
     expect(first.locator(".params")).to_have_text(f"{format_count(figures.params)} params")
     expect(first.locator(".macs")).to_have_text(f"{format_count(figures.macs)} MACs")
-    expect(page.get_by_text("+1x1 bottleneck in residual_1 body", exact=False).first).to_be_visible()
+    expect(page.get_by_text("+1x1 bottleneck in residual_1 body").first).to_be_visible()
     expect(_editor(page)).to_have_value("pointwise_1 (1x1 bottleneck) in residual_1 body")
     # a click on an inner block opens its parameters
     body.locator(".block", has_text="conv_2").click()

@@ -435,7 +435,8 @@ def test_gestures_with_a_path_edit_a_residual_body_and_each_is_undoable():
     d, opened = apply_gesture(m, {"kind": "delete", "block": "conv_1", "path": ["res", "body"]})
     assert opened is None and d.last_label == "-Conv from res body"
     assert [n for n, _ in body_of(d, ["res", "body"])] == ["conv_2", "dropout_1"]
-    sel, opened = apply_gesture(d, {"kind": "select", "block": "dropout_1", "path": ["res", "body"]})
+    sel, opened = apply_gesture(d, {"kind": "select", "block": "dropout_1",
+                                    "path": ["res", "body"]})
     assert sel is d and opened == "res/body/dropout_1"
     assert d.undo().spec == m.spec and d.undo().undo().undo().spec == s.spec
     assert d.spec.blocks[0].params["shortcut"] == "projection"  # its other params are kept
@@ -567,6 +568,8 @@ def test_an_invalid_inner_block_is_marked_and_the_last_figures_stay():
     assert row.error and "larger" in row.error
     assert row.output_shape == (8, 8, 4) and row.params == 20  # the last valid figures
     assert bad.row("res/body/conv_1").error is None
+    assert bad.error_address == "res/body/conv_2"  # the block to open, inside the residual
+    assert evaluate(tiny([conv(kernel=9, padding="valid")])).error_address == "conv_1"
 
 
 @pytest.mark.parametrize("event", [
@@ -592,3 +595,47 @@ def test_composite_edit_labels_count_blocks_instead_of_dumping_them():
     m = tiny([mix([[conv(4)], []])], shape=(8, 8, 4))
     assert "2 branches of 1/0 blocks -> 2 branches of 1/1 blocks" in m.update_params(
         0, branches=[[conv(4).to_dict()], [conv(2).to_dict()]]).last_label
+
+
+LISTS = ([], ["res", "body"], ["mix", "branches", 0], ["mix", "branches", 1])
+gesture = st.one_of(
+    st.tuples(st.just("add"), st.sampled_from(["conv", "batch_norm", "residual", "dropout"]),
+              st.sampled_from(range(len(LISTS))), st.integers(-1, 3)),
+    st.tuples(st.just("move"), st.integers(0, 30), st.sampled_from(range(len(LISTS))),
+              st.integers(0, 3)),
+    st.tuples(st.just("delete"), st.integers(0, 30)),
+    st.tuples(st.just("undo")),
+)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(gesture, min_size=1, max_size=6))
+def test_random_gestures_inside_composites(ops):
+    start = tiny([res([conv(4)]), mix([[BlockSpec("pointwise", {"filters": 2})], []])],
+                 shape=(8, 8, 4))
+    s = start
+    for o in ops:
+        addresses = s.addresses() or ["none"]
+        try:
+            if o[0] == "add":
+                s, opened = s.add_at(o[1], LISTS[o[2]], None if o[3] < 0 else o[3])
+                assert opened in s.addresses()
+            elif o[0] == "move":
+                s, where = s.move_to(addresses[o[1] % len(addresses)], LISTS[o[2]], o[3])
+                assert where in s.addresses()
+            elif o[0] == "delete":
+                s = s.delete_at(addresses[o[1] % len(addresses)])
+            else:
+                s = s.undo()
+        except SpecError:
+            continue  # a list that is gone, a block moved into itself: refused, nothing changes
+        # every list keeps unique names, so every block stays addressable
+        assert len(set(s.addresses())) == len(s.addresses())
+        for a in s.addresses():
+            assert s.block_at(a).name == a.rsplit("/", 1)[-1]
+    ev = evaluate(s)  # never raises
+    assert ev.ok == (ev.error is None)
+    while s.can_undo:
+        s = s.undo()
+    assert s.spec == start.spec
