@@ -350,3 +350,41 @@ def test_cli_sweep_waits_and_prints_mean_and_spread(tmp_path):
     assert "finished, 4 finished (of 4 runs)" in shown.stdout
     assert any(line.startswith("narrow ") and " 2 / 2 " in line
                for line in shown.stdout.splitlines())
+
+
+# --- the Compare page's panel (AppTest) ----------------------------------------------------
+def _compare():
+    from streamlit.testing.v1 import AppTest
+    return AppTest.from_file("../pages/compare.py", default_timeout=120).run()
+
+
+def test_compare_offers_train_these_for_trainable_architectures_only():
+    at = _compare()
+    assert not at.exception
+    assert at.button(key="sweep_go").label == "Train these"
+    assert any("2 architectures × 3 seeds = 6 runs of 3 epochs" in c.value for c in at.caption)
+    at.button(key="lecture_bottleneck").click().run()  # cost-only variants: no classifier head
+    assert not at.exception
+    assert "sweep_go" not in [b.key for b in at.button]
+    assert any("has no classifier head" in c.value for c in at.caption)
+
+
+def test_compare_shows_the_last_sweep_of_the_compared_pair_with_its_spread(store):
+    arms = [sweeps.Arm("resnet20-cifar", "resnet20-cifar"),
+            sweeps.Arm("plain20-cifar", "plain20-cifar")]
+    sweep_id = sweeps.create(arms, BASE, 2, store, submit=queued)
+    for k, accs in zip(store.children(sweep_id), [(0.5, 0.8), (0.4, 0.5), (0.7, 0.9),
+                                                   (0.4, 0.7)]):
+        play(store, k.run_id, accs)
+    at = _compare()
+    assert not at.exception
+    assert any("4 finished (of 4 runs)" in m.value for m in at.markdown)
+    charts = [c for c in at.get("plotly_chart") if "over seeds" in c.proto.spec]
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.spec)
+    assert "mean ± std over seeds" in spec["layout"]["title"]["text"]
+    assert sum(t.get("fill") == "toself" for t in spec["data"]) == 2
+    table = at.table[0].value
+    assert list(table.index) == ["resnet20-cifar", "plain20-cifar"]
+    assert list(table["finished"]) == ["2 / 2", "2 / 2"]
+    assert table.loc["resnet20-cifar", "val accuracy (mean ± std)"] == "85.0% ± 7.1%"

@@ -5,6 +5,7 @@ active, and its curves overlaid: per architecture the mean over seeds and a shad
 spread, with a table of the kept models' accuracy."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Sequence
 
 import pandas as pd
@@ -18,7 +19,7 @@ from playground.train.config import TrainConfig, default_backend
 from playground.training_charts import METRIC_LABELS, sweep_figure
 from playground.ui.dataset_options import dataset_options
 from playground.ui.errors import show_error
-from playground.ui.run_status import STATUS_ICON, result_label
+from playground.ui.run_status import STATUS_ICON
 from playground.ui.run_store import store
 
 POLL_S = 1.5
@@ -151,6 +152,13 @@ def train_these(chosen: Chosen) -> None:
     _shown(arms)
 
 
+def _when(rec: Any) -> str:
+    """A sweep in the picker: start time, status and short id (its name is the card's)."""
+    when = dt.datetime.fromtimestamp(rec.start_time).strftime("%d %b %H:%M") \
+        if rec.start_time else "?"
+    return f"{when} · {rec.status.lower()} · {rec.run_id[:8]}"
+
+
 def _shown(arms: list[sweeps.Arm]) -> None:
     """The sweep of these architectures to show: the one just started, else the newest; a
     picker when there are several."""
@@ -162,8 +170,7 @@ def _shown(arms: list[sweeps.Arm]) -> None:
         ss["sweep_id"] = next(iter(found))
     if len(found) > 1:
         pick, _ = st.columns([3, 2])
-        pick.selectbox("Sweep", list(found), key="sweep_id",
-                       format_func=lambda i: result_label(found[i]),
+        pick.selectbox("Sweep", list(found), key="sweep_id", format_func=lambda i: _when(found[i]),
                        help="Every sweep of these architectures, newest first.")
     sweep_id = ss["sweep_id"]
     _status(sweep_id, found[sweep_id].active)
