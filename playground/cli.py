@@ -198,7 +198,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise SpecError("sweep", "name at least one architecture (zoo name or spec .json file)")
     else:
         arms = [sweeps.arm_of(name) for name in args.architectures]
-        base = TrainConfig(target=arms[0].label, dataset=args.dataset,
+        base = TrainConfig(dataset=args.dataset,
                            dataset_options=data_options(args), epochs=args.epochs,
                            batch_size=args.batch, learning_rate=args.lr,
                            backend=args.backend or os.environ.get("KERAS_BACKEND", "tensorflow"))

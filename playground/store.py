@@ -378,12 +378,10 @@ class RunStore:
         kids = self.children(run_id) if kids is None else kids
         expected = int(rec.tags.get(CHILDREN_TAG) or 0)
         cancelled = rec.tags.get(CANCEL_TAG) == "1"
-        old = bool(rec.start_time) and time.time() - rec.start_time > PARENT_GRACE_S
-        if old and kids and not any(k.active for k in kids):
-            expected = min(expected, len(kids))  # creation was abandoned part way
         status = parent_status([k.status for k in kids], expected, cancelled)
-        if status is None and old and not kids:
-            status = "FAILED"
+        old = bool(rec.start_time) and time.time() - rec.start_time > PARENT_GRACE_S
+        if status is None and old and not any(k.active for k in kids):
+            status = "KILLED" if cancelled else "FAILED"  # its creation was abandoned part way
         if status is None:
             return None
         self.finish(run_id, status, _parent_error(status, kids, expected, cancelled))

@@ -32,7 +32,7 @@ def tiny(name: str, filters: int) -> dict:
 
 
 ARMS = [sweeps.Arm("narrow", spec=tiny("narrow", 4)), sweeps.Arm("wide", spec=tiny("wide", 8))]
-BASE = TrainConfig(target="x", dataset="shapes", epochs=2, batch_size=16,
+BASE = TrainConfig(dataset="shapes", epochs=2, batch_size=16,  # the arms give the targets
                    dataset_options={"image_size": 16, "count": 60})
 
 
@@ -218,6 +218,22 @@ def test_a_child_whose_worker_vanished_is_marked_and_the_sweep_settles(store):
     assert st.counts["FAILED"] == 1 and st.status == "FAILED"
 
 
+def test_a_parent_abandoned_part_way_is_settled_by_a_listing_after_a_grace_period(store,
+                                                                                   monkeypatch):
+    import playground.store as store_module
+    short = store.create_parent("abandoned", {}, children=2)
+    child = create_run(TrainConfig(spec=tiny("a", 4)), store, {PARENT_TAG: short})
+    play(store, child, (0.5,))
+    empty = store.create_parent("never started", {}, children=2)
+    assert store.get(short).status == store.get(empty).status == "RUNNING"  # still in grace
+    monkeypatch.setattr(store_module, "PARENT_GRACE_S", 0)
+    store.list_runs()  # any listing (the Leaderboard's) reconciles
+    rec = store.get(short)
+    assert rec.status == "FAILED" and "(only 1 of 2 were started)" in rec.error
+    rec = store.get(empty)
+    assert rec.status == "FAILED" and rec.error == "none of its runs was started"
+
+
 def test_submitting_that_fails_part_way_cancels_the_children_and_fails_the_parent(store):
     calls = []
 
@@ -311,6 +327,7 @@ def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     (["sweep", "no-such-net"], "not a zoo name"),
     (["sweep", "resnet20-cifar", "plain20-cifar", "--seeds", "0"], "seeds"),
     (["sweep", "resnet20-cifar", "--epochs", "0"], "epochs"),
+    (["sweep", "resnet20-cifar", "--dataset", "nosuch"], "data set 'nosuch': is unknown"),
     (["sweep", "--status", "nosuchrun"], "not in the run store"),
 ])
 def test_cli_sweep_bad_input_is_one_line_and_exit_2(args, where):
@@ -388,3 +405,11 @@ def test_compare_shows_the_last_sweep_of_the_compared_pair_with_its_spread(store
     assert list(table.index) == ["resnet20-cifar", "plain20-cifar"]
     assert list(table["finished"]) == ["2 / 2", "2 / 2"]
     assert table.loc["resnet20-cifar", "val accuracy (mean ± std)"] == "85.0% ± 7.1%"
+
+
+def test_compare_with_an_unusable_run_store_still_compares_and_says_why(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://runs")
+    at = _compare()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 4  # the cost comparison is all there
+    assert any("run store 'nosuchscheme://runs'" in e.value for e in at.error)

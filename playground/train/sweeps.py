@@ -98,9 +98,12 @@ def child_configs(arms: Sequence[Arm], base: TrainConfig, seeds: Sequence[int]
     labels = [a.label for a in arms]
     if len(set(labels)) != len(labels):
         raise SpecError("sweep", f"architecture labels must differ, got {labels}")
+    if base.dataset not in DATASETS:  # fail here, not in every child's worker
+        raise SpecError(f"data set '{base.dataset}'", "is unknown; known: "
+                        + ", ".join(DATASETS.list()))
     options = dict(base.dataset_options)
-    info = DATASETS.get(base.dataset) if base.dataset in DATASETS else None
-    if info is not None and "seed" in info.options:
+    info = DATASETS.get(base.dataset)
+    if "seed" in info.options:
         options.setdefault("seed", base.seed)
     out = []
     for seed in seeds:
@@ -122,14 +125,14 @@ def _launch(config: TrainConfig, store: RunStore, tags: dict[str, str]) -> str:
 def create(arms: Sequence[Arm], base: TrainConfig, seeds: int | Sequence[int] = DEFAULT_SEEDS,
            store: RunStore | None = None, submit: Submit | None = None, name: str = "") -> str:
     """Record a sweep's parent run and submit one child per architecture x seed (through the
-    worker queue by default); returns the sweep's (parent's) run id. Every child is checked
+    worker queue by default); returns the sweep's (parent's) run id. ``base`` gives the data,
+    budget and options (its target and seed are the arms' and seeds' own). Every child is checked
     before anything is recorded; if submitting fails part way, the children already submitted
     are cancelled and the parent ends FAILED."""
     store = store or RunStore()
     submit = submit or _launch
     seeds = seed_list(seeds)
-    base.validate()
-    jobs = child_configs(arms, base, seeds)
+    jobs = child_configs(arms, base, seeds)  # each child's config validated and checked
     labels = [a.label for a in arms]
     params = {k: v for k, v in base.store_params().items()
               if k not in ("target", "architecture", "seed", "name")}

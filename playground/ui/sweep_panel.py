@@ -58,8 +58,8 @@ def _form(arms: list[sweeps.Arm]) -> None:
                  "background like the Train page's runs (they show on the Leaderboard).")
     if not pressed:
         return
-    base = TrainConfig(target=arms[0].label, dataset=dataset, dataset_options=options,
-                       epochs=epochs, backend=default_backend())
+    base = TrainConfig(dataset=dataset, dataset_options=options, epochs=epochs,
+                       backend=default_backend())
     try:
         sweep_id = sweeps.create(arms, base, seeds, store())
     except SpecError as e:
@@ -162,7 +162,11 @@ def _when(rec: Any) -> str:
 def _shown(arms: list[sweeps.Arm]) -> None:
     """The sweep of these architectures to show: the one just started, else the newest; a
     picker when there are several."""
-    found = {r.run_id: r for r in sweeps.of_labels(store(), [a.label for a in arms])}
+    try:
+        found = {r.run_id: r for r in sweeps.of_labels(store(), [a.label for a in arms])}
+    except SpecError as e:  # the run store cannot be opened
+        show_error(e)
+        return
     if not found:
         return
     ss = st.session_state
