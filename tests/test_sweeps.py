@@ -37,7 +37,11 @@ BASE = TrainConfig(dataset="shapes", epochs=2, batch_size=16,  # the arms give t
 
 
 @pytest.fixture
-def store():
+def store(tmp_path, monkeypatch):
+    """An empty store of its own (pages and CLI subprocesses find it through PLAYGROUND_DATA),
+    so no sweep made here is on another test's page."""
+    monkeypatch.setenv("PLAYGROUND_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return RunStore()
 
 
@@ -341,7 +345,7 @@ def test_cli_sweep_bad_input_is_one_line_and_exit_2(args, where):
     assert len(lines) == 1 and lines[0].startswith("error:") and where in lines[0], lines
 
 
-def test_cli_sweep_waits_and_prints_mean_and_spread(tmp_path):
+def test_cli_sweep_waits_and_prints_mean_and_spread(store, tmp_path):
     """Through the worker queue, as the app does: 2 tiny architectures x 2 seeds, 1 epoch."""
     files = []
     for name, filters in (("narrow", 4), ("wide", 8)):
@@ -359,7 +363,6 @@ def test_cli_sweep_waits_and_prints_mean_and_spread(tmp_path):
     for r in rows.values():
         assert r["finished"] == 2 and r["val_accuracy_min"] <= r["val_accuracy"] <= \
             r["val_accuracy_max"]
-    store = RunStore()
     kids = store.children(doc["sweep_id"])
     assert all(k.tags[PARENT_TAG] == doc["sweep_id"] for k in kids) and len(kids) == 4
     shown = cli("sweep", "--status", doc["sweep_id"])
