@@ -17,6 +17,7 @@ from playground.targets import resolve
 from playground.zoo import ZOO
 from playground.ui.errors import show_error
 from playground.ui.router import ensure_routed
+from playground.ui.sweep_panel import train_these
 
 ensure_routed(__file__)
 
@@ -148,6 +149,7 @@ def page() -> None:
                  column_config={c: num for c in ("params", "trainable", "MACs", "conv MACs",
                                                  "FLOPs")})
     _charts(rows)
+    train_these(chosen)  # train them all on the same data and seeds; curves with the spread
 
     with st.expander("Export"):
         for label, spec, keras_name in chosen:
