@@ -18,6 +18,7 @@ from playground.zoo import ZOO
 from playground.ui.errors import show_error
 from playground.ui.measure_view import compare_section
 from playground.ui.router import ensure_routed
+from playground.ui.sweep_panel import train_these
 
 ensure_routed(__file__)
 
@@ -149,7 +150,8 @@ def page() -> None:
                  column_config={c: num for c in ("params", "trainable", "MACs", "conv MACs",
                                                  "FLOPs")})
     _charts(rows)
-    compare_section(chosen, batch)
+    train_these(chosen)  # train them all on the same data and seeds; curves with the spread
+    compare_section(chosen, batch)  # measured latency and memory on this machine
 
     with st.expander("Export"):
         for label, spec, keras_name in chosen:

@@ -1,5 +1,5 @@
-"""Command line: ``python -m playground {zoo,cost,export,graph,train,finetune,runs,measure}``
-(also the ``playground`` script).
+"""Command line: ``python -m playground {zoo,cost,export,graph,train,sweep,finetune,runs,
+measure}`` (also the ``playground`` script).
 
 Bad input never shows a traceback: the error is printed on one line to stderr and the exit code
 is 2.
@@ -105,16 +105,22 @@ def _option_value(text: str) -> Any:
         return text
 
 
-def train_config(args: argparse.Namespace) -> Any:
-    """The TrainConfig the CLI's flags describe (a spec file is embedded as the spec)."""
-    from playground.targets import load_spec_file
-    from playground.train import TrainConfig
+def data_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--data-option KEY=VALUE`` flags as a dict (values parsed as JSON when they are)."""
     opts = {}
     for item in args.data_option or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise SpecError("--data-option", f"{item!r} is not KEY=VALUE")
         opts[key.strip()] = _option_value(value)
+    return opts
+
+
+def train_config(args: argparse.Namespace) -> Any:
+    """The TrainConfig the CLI's flags describe (a spec file is embedded as the spec)."""
+    from playground.targets import load_spec_file
+    from playground.train import TrainConfig
+    opts = data_options(args)
     spec = None
     if args.target.lower().endswith(".json"):
         spec = load_spec_file(args.target).to_dict()
@@ -159,6 +165,68 @@ def cmd_train(args: argparse.Namespace, config: Any = None) -> int:
             print(f"{label:<27} {shown}")
     for warning in result.get("warnings") or []:
         print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _sweep_table(rows: list[dict[str, Any]]) -> None:
+    from playground.train.sweeps import pm_text as pm
+    print(f"{'architecture':<24} {'finished':>8} {'val acc (mean ± std)':>21} "
+          f"{'min..max':>13} {'train loss (mean ± std)':>24}")
+    for r in rows:
+        span = ("" if r["val_accuracy_min"] is None else
+                f"{r['val_accuracy_min']:.3f}..{r['val_accuracy_max']:.3f}")
+        print(f"{r['architecture'][:24]:<24} {r['finished']:>4} / {r['runs']:<2} "
+              f"{pm(r['val_accuracy'], r['val_accuracy_std'], '.3f'):>21} {span:>13} "
+              f"{pm(r['train_loss'], r['train_loss_std'], '.4f'):>24}")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Train several architectures on the same data, budget and seeds (a parent run with a
+    child per architecture and seed, through the worker queue)."""
+    from playground.store import RunStore
+    from playground.train import sweeps
+    from playground.train.config import TrainConfig
+    store = RunStore()
+    if args.cancel:
+        was = sweeps.cancel(store, sweeps.status(store, args.cancel).sweep_id)
+        print(f"cancel requested for sweep {args.cancel}" if was
+              else f"sweep {args.cancel} is not active")
+        return 0
+    if args.status:
+        sweep_id = args.status
+    elif not args.architectures:
+        raise SpecError("sweep", "name at least one architecture (zoo name or spec .json file)")
+    else:
+        arms = [sweeps.arm_of(name) for name in args.architectures]
+        base = TrainConfig(dataset=args.dataset,
+                           dataset_options=data_options(args), epochs=args.epochs,
+                           batch_size=args.batch, learning_rate=args.lr,
+                           backend=args.backend or os.environ.get("KERAS_BACKEND", "tensorflow"))
+        sweep_id = sweeps.create(arms, base, args.seeds, store, name=args.name or "")
+    now = sweeps.status(store, sweep_id)
+    if not args.status and not args.json:
+        print(f"sweep {sweep_id}: {len(now.labels)} architecture(s) x {len(now.seeds)} seed(s) "
+              f"= {now.expected} runs on {args.dataset}, {args.epochs} epoch(s) each "
+              "(on the Leaderboard; cancel: python -m playground sweep --cancel "
+              f"{sweep_id})", flush=True)
+    if args.wait:
+        def tick(st: Any) -> None:
+            print(f"{st.line()}", file=sys.stderr if args.json else sys.stdout, flush=True)
+        try:
+            now = sweeps.wait(store, sweep_id, on_change=tick)
+        except KeyboardInterrupt:
+            sweeps.cancel(store, sweep_id)
+            raise SpecError(f"sweep {sweep_id}", "interrupted: its runs were cancelled") from None
+    rows = sweeps.summary(now)
+    if args.json:
+        _print_json({**now.to_dict(), "summary": rows})
+    else:
+        if args.status:
+            print(f"sweep {sweep_id} ({now.name}): {now.status.lower()}, {now.line()}")
+        if now.ended:
+            _sweep_table(rows)
+    if args.wait and not now.active and now.status != "FINISHED":
+        raise SpecError(f"sweep {sweep_id}", f"{now.status}: {now.error}")
     return 0
 
 
@@ -301,6 +369,30 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="run name on the leaderboard")
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_train)
+
+    from playground.train.sweeps import DEFAULT_SEEDS
+    w = sub.add_parser("sweep", help="train several architectures on the same data, budget "
+                       "and seeds (one parent run, a child per architecture and seed, queued "
+                       "like the app's runs); with --wait, mean and spread per architecture")
+    w.add_argument("architectures", nargs="*", metavar="ARCH",
+                   help="zoo names or spec .json files")
+    w.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds 0..N-1 per "
+                   f"architecture (default {DEFAULT_SEEDS})")
+    w.add_argument("--epochs", type=int, default=d.epochs)
+    w.add_argument("--dataset", default=d.dataset)
+    w.add_argument("--data-option", action="append", metavar="KEY=VALUE",
+                   help="data-set option, e.g. image_size=32, count=600 (repeatable)")
+    w.add_argument("--batch", type=int, default=d.batch_size)
+    w.add_argument("--lr", type=float, help="learning rate (default: per optimizer)")
+    w.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="Keras backend of the runs (default: $KERAS_BACKEND or tensorflow)")
+    w.add_argument("--name", help="the sweep's name (default: 'sweep: A vs B on DATA')")
+    w.add_argument("--wait", action="store_true", help="wait for every run, then print the "
+                   "mean and spread per architecture (Ctrl-C cancels the runs)")
+    w.add_argument("--json", action="store_true")
+    w.add_argument("--status", metavar="SWEEP_ID", help="show a sweep instead of starting one")
+    w.add_argument("--cancel", metavar="SWEEP_ID", help="cancel a sweep's runs")
+    w.set_defaults(func=cmd_sweep)
 
     f = sub.add_parser("finetune", help="transfer learning: a pretrained backbone + new head on "
                        "your images (one folder per class), optionally fine-tuned")
