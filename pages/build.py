@@ -8,14 +8,15 @@ import streamlit as st
 
 from playground._env import freeze_import_heap
 from playground.blocks import BLOCKS
-from playground.editor import (DeltaNote, EditSession, apply_gesture, evaluate, item_text,
-                               palette, spec_from_query, spec_to_query)
+from playground.editor import (DeltaNote, EditSession, apply_gesture, evaluate, palette,
+                               spec_from_query, spec_to_query)
 from playground.errors import SpecError
 from playground.param_forms import param_changes, param_text, widget_kind
 from playground.spec import ArchSpec
 from playground.targets import parse_shape, spec_from_json_text
 from playground.ui.board import block_board, model_blocks, palette_groups, parse_event
 from playground.ui.errors import error_text, show_error
+from playground.ui.measure_view import measure_section
 from playground.ui.router import ensure_routed
 from playground.ui.spec_views import spec_views
 from playground.ui.totals import totals_row
@@ -26,7 +27,8 @@ ensure_routed(__file__)
 BOARD_KEY = "builder_board"
 MODEL_HEADER = "Your model"
 BOARD_HINT = ("Click a block to edit it · drag to reorder · drag out of the list to delete · "
-              "click or drag a palette block to add it")
+              "click or drag a palette block to add it · \u25B8 opens a composite block: drag "
+              "blocks into its body or branches")
 
 
 def _state() -> None:
@@ -113,29 +115,34 @@ def _param_widget(p: Any, value: Any, key: str) -> None:
         st.text_input(label, param_text(p, value), help=p.help, key=key)
 
 
-def _on_apply(i: int, name: str) -> None:
-    """"Apply" (a callback: the edit lands before the page runs, so one run shows it)."""
+def _on_apply(name: str, block_type: str) -> None:
+    """"Apply" (a callback: the edit lands before the page runs, so one run shows it);
+    ``name``: the block's address (a top-level name or e.g. "res_1/body/conv_1")."""
     ss = st.session_state
     session: EditSession = ss["builder"]
-    if i >= len(session.names) or session.names[i] != name:
+    try:
+        block = session.block_at(name)
+    except SpecError:
         return  # the model changed under the form
-    block = session.spec.blocks[i]
+    if block.type != block_type:
+        return
     bt = BLOCKS.get(block.type)
     raw = {p.name: ss.get(f"p_{name}_{p.name}") for p in bt.params}
     try:
         changes = param_changes(bt, block.params, raw, name)
-        _apply(session.update_params(i, **changes) if changes else session)
+        _apply(session.update_params_at(name, **changes) if changes else session)
     except SpecError as e:
         ss["builder_edit_error"] = error_text(e)
 
 
-def _on_duplicate(i: int) -> None:
-    _apply(st.session_state["builder"].duplicate_block(i))
-    st.session_state["builder_selected"] = st.session_state["builder"].names[i + 1]
+def _on_duplicate(name: str) -> None:
+    new, copy = st.session_state["builder"].duplicate_at(name)
+    _apply(new)
+    st.session_state["builder_selected"] = copy
 
 
-def _on_delete(i: int) -> None:
-    _apply(st.session_state["builder"].delete_block(i))
+def _on_delete(name: str) -> None:
+    _apply(st.session_state["builder"].delete_at(name))
 
 
 def _on_undo() -> None:
@@ -150,10 +157,10 @@ def _selection(session: EditSession, ev: Any) -> str | None:
     """The block whose parameters are open: the one last clicked, added or picked; a block that
     just became invalid opens once; else the first block."""
     ss = st.session_state
-    names = session.names
-    if ev.error_block in names and ss.get("builder_error_opened") != session.spec.key():
+    names = session.addresses()  # top-level names and inner blocks' addresses
+    if ev.error_address in names and ss.get("builder_error_opened") != session.spec.key():
         ss["builder_error_opened"] = session.spec.key()
-        ss["builder_selected"] = ev.error_block
+        ss["builder_selected"] = ev.error_address
     selected = ss.get("builder_selected")
     if selected not in names:
         selected = names[0] if names else None
@@ -166,18 +173,17 @@ def _on_pick() -> None:
 
 
 def _block_editor(session: EditSession, ev: Any, name: str | None) -> None:
-    names = session.names
+    names = session.addresses()
     if name is None:
         st.info("Drag a block from the palette into your model, or open a zoo architecture.")
         return
     st.session_state["builder_pick"] = name
     st.selectbox("Edit block", names, key="builder_pick", on_change=_on_pick,
-                 format_func=lambda n: item_text(session.spec.blocks[names.index(n)]))
-    i = names.index(name)
-    block = session.spec.blocks[i]
+                 format_func=session.address_text)
+    block = session.block_at(name)
     bt = BLOCKS.get(block.type)
     st.caption(bt.doc)
-    row = ev.blocks[i] if i < len(ev.blocks) else None
+    row = ev.row(name)
     if row is not None and row.error:
         st.error(row.error)
     edit_error = st.session_state.pop("builder_edit_error", None)
@@ -189,10 +195,11 @@ def _block_editor(session: EditSession, ev: Any, name: str | None) -> None:
         for k, p in enumerate(bt.params):
             with cols[k % 2]:
                 _param_widget(p, current.get(p.name), f"p_{name}_{p.name}")
-        st.form_submit_button("Apply", type="primary", on_click=_on_apply, args=(i, name))
+        st.form_submit_button("Apply", type="primary", on_click=_on_apply,
+                              args=(name, block.type))
     c = st.columns(2)
-    c[0].button("Duplicate", width="stretch", on_click=_on_duplicate, args=(i,))
-    c[1].button("Delete", width="stretch", on_click=_on_delete, args=(i,))
+    c[0].button("Duplicate", width="stretch", on_click=_on_duplicate, args=(name,))
+    c[1].button("Delete", width="stretch", on_click=_on_delete, args=(name,))
 
 
 def page() -> None:
@@ -263,6 +270,7 @@ def page() -> None:
             st.rerun()
 
     spec_views(ev.report_spec if ev.report is not None else None)
+    measure_section(ev.report_spec if ev.report is not None else None, batch)
 
     with st.expander("Save, load and share"):
         spec = ev.session.spec

@@ -15,7 +15,9 @@ from playground.spec import ArchSpec
 from playground.targets import resolve
 from playground.zoo import ZOO
 from playground.ui.errors import show_error
+from playground.ui.measure_view import compare_section
 from playground.ui.router import ensure_routed
+from playground.ui.sweep_panel import train_these
 
 ensure_routed(__file__)
 
@@ -141,6 +143,8 @@ def page() -> None:
                  column_config={"figure": st.column_config.TextColumn(pinned=True),
                                 **{label: right for label, _, _ in columns}})
     _charts(rows)
+    train_these(chosen)  # train them all on the same data and seeds; curves with the spread
+    compare_section(chosen, batch)  # measured latency and memory on this machine
 
     with st.expander("Export"):
         for label, spec, keras_name in chosen:

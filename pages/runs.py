@@ -12,6 +12,7 @@ from playground.cost import format_count
 from playground.leaderboard import filter_rows, rows as leaderboard_rows, to_csv
 from playground.tables import shown as styled
 from playground.training_charts import METRIC_LABELS, overlay_figure, pareto_figure, pareto_fronts
+from playground.ui.measure_view import leaderboard_section
 from playground.ui.router import ensure_routed
 from playground.ui.run_store import require_store, store
 
@@ -154,6 +155,7 @@ def page() -> None:
                        + " → ".join(by_id[i]["name"] for i in ids))
     else:
         st.caption("Finished runs with a cost figure appear here.")
+    leaderboard_section(finished)
 
 
 freeze_import_heap()

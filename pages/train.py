@@ -29,6 +29,7 @@ from playground.ui.router import ensure_routed
 from playground.ui.run_status import duration_text, metric_text, result_label
 from playground.ui.run_store import require_store, store
 from playground.ui.dataset_options import dataset_options
+from playground.ui.preflight import fit_line
 from playground.zoo import ZOO
 from playground.zoo.starter import QUICK_CNN
 
@@ -267,6 +268,7 @@ def page() -> None:
     st.caption("Pick an architecture, a data set and a budget; press Train. The run trains in "
                "a background process and lands on the Leaderboard.")
     kwargs, blocked = _form()
+    fit_line(kwargs)
     _train_button(kwargs, blocked)
     st.divider()
     runs = store().list_runs()

@@ -13,6 +13,7 @@ from playground.tables import shown as styled
 from playground.zoo_chart import Point, bubble_figure
 from playground.zoo import ZOO
 from playground.zoo.summaries import load_summaries
+from playground.ui.measure_view import zoo_column
 from playground.ui.router import ensure_routed
 
 ensure_routed(__file__)
@@ -20,7 +21,8 @@ ensure_routed(__file__)
 BUILDER_PAGE = Path(__file__).resolve().parent / "build.py"
 # Numbers shown in the table (a missing figure reads as a dash; sorting stays numeric).
 TABLE_FORMATS = {"params": "{:,.0f}", "MACs (G)": "{:.3f}", "depth": "{:.0f}",
-                 "weights (MB)": "{:.1f}", "top-1": "{:.3f}", "top-5": "{:.3f}", "year": "{:.0f}"}
+                 "weights (MB)": "{:.1f}", "top-1": "{:.3f}", "top-5": "{:.3f}", "year": "{:.0f}",
+                 "measured ms": "{:.3g}"}  # the latter once this machine has measured any
 
 
 @st.cache_data(show_spinner=False)
@@ -63,7 +65,7 @@ def page() -> None:
     st.caption("Every architecture in the playground at its default input: parameters, "
                "multiply-adds, weight layers on the longest path and fp32 weight size. "
                "Click a column header to sort, a name to read its summary and source.")
-    table = _table()
+    table = zoo_column(_table())
     families = sorted(table["family"].unique())
     chosen = st.multiselect("Families", families, default=families)
     shown = table[table["family"].isin(chosen)]

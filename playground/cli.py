@@ -1,4 +1,5 @@
-"""Command line: ``python -m playground {zoo,cost,export,graph,train,finetune,runs}`` (also the ``playground`` script).
+"""Command line: ``python -m playground {zoo,cost,export,graph,train,sweep,finetune,runs,
+measure}`` (also the ``playground`` script).
 
 Bad input never shows a traceback: the error is printed on one line to stderr and the exit code
 is 2.
@@ -104,16 +105,22 @@ def _option_value(text: str) -> Any:
         return text
 
 
-def train_config(args: argparse.Namespace) -> Any:
-    """The TrainConfig the CLI's flags describe (a spec file is embedded as the spec)."""
-    from playground.targets import load_spec_file
-    from playground.train import TrainConfig
+def data_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--data-option KEY=VALUE`` flags as a dict (values parsed as JSON when they are)."""
     opts = {}
     for item in args.data_option or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise SpecError("--data-option", f"{item!r} is not KEY=VALUE")
         opts[key.strip()] = _option_value(value)
+    return opts
+
+
+def train_config(args: argparse.Namespace) -> Any:
+    """The TrainConfig the CLI's flags describe (a spec file is embedded as the spec)."""
+    from playground.targets import load_spec_file
+    from playground.train import TrainConfig
+    opts = data_options(args)
     spec = None
     if args.target.lower().endswith(".json"):
         spec = load_spec_file(args.target).to_dict()
@@ -158,6 +165,68 @@ def cmd_train(args: argparse.Namespace, config: Any = None) -> int:
             print(f"{label:<27} {shown}")
     for warning in result.get("warnings") or []:
         print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _sweep_table(rows: list[dict[str, Any]]) -> None:
+    from playground.train.sweeps import pm_text as pm
+    print(f"{'architecture':<24} {'finished':>8} {'val acc (mean ± std)':>21} "
+          f"{'min..max':>13} {'train loss (mean ± std)':>24}")
+    for r in rows:
+        span = ("" if r["val_accuracy_min"] is None else
+                f"{r['val_accuracy_min']:.3f}..{r['val_accuracy_max']:.3f}")
+        print(f"{r['architecture'][:24]:<24} {r['finished']:>4} / {r['runs']:<2} "
+              f"{pm(r['val_accuracy'], r['val_accuracy_std'], '.3f'):>21} {span:>13} "
+              f"{pm(r['train_loss'], r['train_loss_std'], '.4f'):>24}")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Train several architectures on the same data, budget and seeds (a parent run with a
+    child per architecture and seed, through the worker queue)."""
+    from playground.store import RunStore
+    from playground.train import sweeps
+    from playground.train.config import TrainConfig
+    store = RunStore()
+    if args.cancel:
+        was = sweeps.cancel(store, sweeps.status(store, args.cancel).sweep_id)
+        print(f"cancel requested for sweep {args.cancel}" if was
+              else f"sweep {args.cancel} is not active")
+        return 0
+    if args.status:
+        sweep_id = args.status
+    elif not args.architectures:
+        raise SpecError("sweep", "name at least one architecture (zoo name or spec .json file)")
+    else:
+        arms = [sweeps.arm_of(name) for name in args.architectures]
+        base = TrainConfig(dataset=args.dataset,
+                           dataset_options=data_options(args), epochs=args.epochs,
+                           batch_size=args.batch, learning_rate=args.lr,
+                           backend=args.backend or os.environ.get("KERAS_BACKEND", "tensorflow"))
+        sweep_id = sweeps.create(arms, base, args.seeds, store, name=args.name or "")
+    now = sweeps.status(store, sweep_id)
+    if not args.status and not args.json:
+        print(f"sweep {sweep_id}: {len(now.labels)} architecture(s) x {len(now.seeds)} seed(s) "
+              f"= {now.expected} runs on {args.dataset}, {args.epochs} epoch(s) each "
+              "(on the Leaderboard; cancel: python -m playground sweep --cancel "
+              f"{sweep_id})", flush=True)
+    if args.wait:
+        def tick(st: Any) -> None:
+            print(f"{st.line()}", file=sys.stderr if args.json else sys.stdout, flush=True)
+        try:
+            now = sweeps.wait(store, sweep_id, on_change=tick)
+        except KeyboardInterrupt:
+            sweeps.cancel(store, sweep_id)
+            raise SpecError(f"sweep {sweep_id}", "interrupted: its runs were cancelled") from None
+    rows = sweeps.summary(now)
+    if args.json:
+        _print_json({**now.to_dict(), "summary": rows})
+    else:
+        if args.status:
+            print(f"sweep {sweep_id} ({now.name}): {now.status.lower()}, {now.line()}")
+        if now.ended:
+            _sweep_table(rows)
+    if args.wait and not now.active and now.status != "FINISHED":
+        raise SpecError(f"sweep {sweep_id}", f"{now.status}: {now.error}")
     return 0
 
 
@@ -207,6 +276,31 @@ def cmd_runs(args: argparse.Namespace) -> int:
                   f"{_fmt(r['params'] or 0):>8} {_fmt(r['macs'] or 0):>8} "
                   f"{num(r['val_accuracy'], '.3f'):>8} {num(r['train_seconds'], '.1f'):>7} "
                   f"{num(r['images_per_s'], '.0f'):>8} {r['status']:<9} {started}")
+    return 0
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    """Latency, training step, memory, per-layer time and roofline on this machine."""
+    from playground.measure.records import save
+    from playground.measure.report import text_report
+    from playground.measure.runner import measure_target
+    if args.batch < 1:
+        raise SpecError("--batch", f"must be a positive integer, got {args.batch}")
+    if args.repeats < 3:
+        raise SpecError("--repeats", f"must be at least 3, got {args.repeats}")
+    target = _target(args)
+    say = (lambda p: None) if args.json else (lambda p: print(f"... {p}", file=sys.stderr,
+                                                               flush=True))
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' own prints never reach --json
+        result = measure_target(target, args.batch, device=args.device, xla=args.xla,
+                                layers=not args.no_layers, repeats=args.repeats,
+                                refresh_roofline=args.refresh_roofline, on_phase=say)
+        if not args.no_store:
+            result["run_id"] = save(result)
+    if args.json:
+        _print_json(result)
+    else:
+        print(text_report(result))
     return 0
 
 
@@ -276,6 +370,30 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=cmd_train)
 
+    from playground.train.sweeps import DEFAULT_SEEDS
+    w = sub.add_parser("sweep", help="train several architectures on the same data, budget "
+                       "and seeds (one parent run, a child per architecture and seed, queued "
+                       "like the app's runs); with --wait, mean and spread per architecture")
+    w.add_argument("architectures", nargs="*", metavar="ARCH",
+                   help="zoo names or spec .json files")
+    w.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds 0..N-1 per "
+                   f"architecture (default {DEFAULT_SEEDS})")
+    w.add_argument("--epochs", type=int, default=d.epochs)
+    w.add_argument("--dataset", default=d.dataset)
+    w.add_argument("--data-option", action="append", metavar="KEY=VALUE",
+                   help="data-set option, e.g. image_size=32, count=600 (repeatable)")
+    w.add_argument("--batch", type=int, default=d.batch_size)
+    w.add_argument("--lr", type=float, help="learning rate (default: per optimizer)")
+    w.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="Keras backend of the runs (default: $KERAS_BACKEND or tensorflow)")
+    w.add_argument("--name", help="the sweep's name (default: 'sweep: A vs B on DATA')")
+    w.add_argument("--wait", action="store_true", help="wait for every run, then print the "
+                   "mean and spread per architecture (Ctrl-C cancels the runs)")
+    w.add_argument("--json", action="store_true")
+    w.add_argument("--status", metavar="SWEEP_ID", help="show a sweep instead of starting one")
+    w.add_argument("--cancel", metavar="SWEEP_ID", help="cancel a sweep's runs")
+    w.set_defaults(func=cmd_sweep)
+
     f = sub.add_parser("finetune", help="transfer learning: a pretrained backbone + new head on "
                        "your images (one folder per class), optionally fine-tuned")
     f.add_argument("--images", required=True, help="folder or .zip with one folder per class")
@@ -310,6 +428,25 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--cancel", metavar="RUN_ID", help="stop an active run")
     r.add_argument("--delete", metavar="RUN_ID", help="remove a run from the leaderboard")
     r.set_defaults(func=cmd_runs)
+
+    from playground.measure.latency import XLA_MODES
+    ms = sub.add_parser("measure", help="measured latency, training step, memory, per-layer "
+                        "time and roofline of an architecture on this machine")
+    add_target(ms)
+    ms.add_argument("--batch", type=int, default=1)
+    ms.add_argument("--device", choices=DEVICES, default="auto",
+                    help="cpu hides the GPUs; gpu fails when the backend sees none")
+    ms.add_argument("--backend", choices=BACKENDS, default=None,
+                    help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
+    ms.add_argument("--xla", choices=XLA_MODES, default="auto",
+                    help="auto: the backend's fastest (TensorFlow: graph on CPU, XLA on GPU)")
+    ms.add_argument("--repeats", type=int, default=15, help="timed samples after the warm-up")
+    ms.add_argument("--no-layers", action="store_true", help="skip the per-layer timing")
+    ms.add_argument("--refresh-roofline", action="store_true",
+                    help="measure this machine's peak MAC rate and bandwidth again (cached)")
+    ms.add_argument("--no-store", action="store_true", help="do not record it in the run store")
+    ms.add_argument("--json", action="store_true")
+    ms.set_defaults(func=cmd_measure)
     return p
 
 
@@ -319,11 +456,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     try:
         args = parser.parse_args(argv)
-        if getattr(args, "command", None) == "train":  # the backend is fixed at Keras' import
+        if getattr(args, "command", None) in ("train", "measure"):  # fixed at Keras' import
             import os
             if args.backend:
                 os.environ["KERAS_BACKEND"] = args.backend
             args.backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+            if args.command == "measure":
+                from playground.train.config import installed_backends
+                if args.backend not in installed_backends():
+                    raise SpecError("--backend", f"{args.backend} is not installed here "
+                                    f"(installed: {', '.join(installed_backends())})")
+                if args.device == "cpu":  # before any backend loads
+                    os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+                    os.environ["JAX_PLATFORMS"] = "cpu"
         import_keras_quietly()
         if not getattr(args, "func", None):
             parser.print_help()

@@ -1,5 +1,8 @@
 """The leaderboard: every run in the store as one row, with filters, CSV export and the
-accuracy-vs-MACs Pareto front. The page and ``python -m playground runs`` both use it."""
+accuracy-vs-MACs Pareto front. The page and ``python -m playground runs`` both use it.
+
+A sweep's parent run (no model of its own) is not a row; its children are, each naming its
+sweep (``sweep``: the parent's name, ``sweep_id``)."""
 from __future__ import annotations
 
 import csv
@@ -11,26 +14,31 @@ from playground.store import RunStore
 
 COLUMNS = ("run_id", "name", "recipe", "architecture", "backbone", "dataset", "params", "macs",
            "val_accuracy", "warnings", "epochs", "train_seconds", "images_per_s", "status", "backend",
-           "device", "started", "error")
+           "device", "started", "error", "sweep", "sweep_id")
 # Counts: written as integers ("2260546", not the store's "2260546.0").
 INTEGER_COLUMNS = ("params", "macs", "warnings", "epochs")
 
 
 def rows(store: RunStore | None = None) -> list[dict[str, Any]]:
-    """All runs, newest first, as leaderboard rows (dead workers reconciled first)."""
+    """All trained runs, newest first, as leaderboard rows (dead workers reconciled first);
+    a sweep's child names its sweep."""
     store = store or RunStore()
-    return [r.row() for r in store.list_runs()]
+    runs = store.list_runs()
+    names = {r.run_id: r.name for r in runs}
+    return [{**r.row(), "sweep": names.get(r.parent_id, ""), "sweep_id": r.parent_id}
+            for r in runs if not r.is_parent]
 
 
 def filter_rows(items: Iterable[dict[str, Any]], text: str = "", statuses: Iterable[str] = (),
                 datasets: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Rows whose name/architecture/backbone contains ``text`` (any case) and whose status and
-    data set are among those given (empty: any)."""
+    """Rows whose name/architecture/backbone/sweep contains ``text`` (any case) and whose
+    status and data set are among those given (empty: any)."""
     text = text.strip().lower()
     statuses, datasets = set(statuses), set(datasets)
     out = []
     for r in items:
-        hay = " ".join(str(r.get(k) or "") for k in ("name", "architecture", "backbone", "run_id"))
+        hay = " ".join(str(r.get(k) or "") for k in ("name", "architecture", "backbone", "run_id",
+                                                     "sweep"))
         if text and text not in hay.lower():
             continue
         if statuses and r["status"] not in statuses:

@@ -11,6 +11,10 @@ file stays on the host that ran it.
 Statuses follow MLflow: SCHEDULED (queued), RUNNING, FINISHED, FAILED, KILLED. A run whose
 worker process vanished without reporting (SIGKILL, OOM killer, power cut) is found by
 :meth:`RunStore.reconcile`, which every listing calls, and marked FAILED or KILLED.
+
+A *parent* run (a sweep, a study) has no worker of its own: its children carry MLflow's
+``mlflow.parentRunId`` tag, cancelling it cancels them, and it ends when they have all ended
+(:func:`parent_status`), settled by the child's :meth:`RunStore.finish` or by reconcile.
 """
 from __future__ import annotations
 
@@ -37,6 +41,10 @@ CANCEL_TAG = "playground.cancel_requested"
 PID_TAG = "playground.pid"
 HOST_TAG = "playground.host"
 PID_START_TAG = "playground.pid_start"
+PARENT_TAG = "mlflow.parentRunId"     # MLflow's own parent/child link (its UI nests by it)
+ROLE_TAG = "playground.role"          # "parent": a run with no worker, ended by its children
+CHILDREN_TAG = "playground.children"  # on a parent: how many children it will have
+PARENT_GRACE_S = 120  # a parent still short of children after this long was abandoned
 T = TypeVar("T")
 
 logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -119,6 +127,16 @@ class RunRecord:
     def active(self) -> bool:
         return self.status in ACTIVE
 
+    @property
+    def parent_id(self) -> str:
+        """The parent run's id (a sweep's child), or ``""``."""
+        return self.tags.get(PARENT_TAG, "")
+
+    @property
+    def is_parent(self) -> bool:
+        """A run with no worker of its own whose children do the training (a sweep)."""
+        return self.tags.get(ROLE_TAG) == "parent"
+
     def row(self) -> dict[str, Any]:
         """The leaderboard's columns for this run."""
         p, m = self.params, self.metrics
@@ -136,6 +154,22 @@ class RunRecord:
             "started": self.start_time, "error": self.error,
             "warnings": len(self.warnings),
         }
+
+
+def parent_status(statuses: Iterable[str], expected: int, cancelled: bool = False
+                  ) -> str | None:
+    """The terminal status a parent run takes from its children's, or None while it must wait
+    (a child is active, or fewer than ``expected`` exist yet): FINISHED when every child
+    finished, else KILLED when the parent was cancelled, else FAILED when any child failed,
+    else KILLED."""
+    statuses = list(statuses)
+    if any(s in ACTIVE for s in statuses) or len(statuses) < max(1, expected):
+        return None
+    if all(s == "FINISHED" for s in statuses):
+        return "FINISHED"
+    if cancelled:
+        return "KILLED"
+    return "FAILED" if "FAILED" in statuses else "KILLED"
 
 
 def _num(text: str | None) -> float | None:
@@ -225,6 +259,15 @@ class RunStore:
         _retry(lambda: self.client.update_run(run_id, status="SCHEDULED"))
         return run_id
 
+    def create_parent(self, name: str, params: dict[str, Any], children: int,
+                      tags: dict[str, str] | None = None) -> str:
+        """A parent run (RUNNING at once, no worker) that will have ``children`` child runs,
+        each created with ``{PARENT_TAG: its id}``; it ends when they all have."""
+        run_id = self.create_run(name, params, {**(tags or {}), ROLE_TAG: "parent",
+                                                CHILDREN_TAG: str(int(children))})
+        _retry(lambda: self.client.update_run(run_id, status="RUNNING"))
+        return run_id
+
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
         from mlflow.entities import RunTag
         _retry(lambda: self.client.log_batch(
@@ -264,6 +307,13 @@ class RunStore:
         if error:
             self.set_tags(run_id, {ERROR_TAG: error})
         _retry(lambda: self.client.set_terminated(run_id, status))
+        try:
+            parent = self.get(run_id).parent_id
+            if parent:
+                self.settle(parent)
+        except Exception as e:  # noqa: BLE001  the child has ended; reconcile settles later
+            logging.getLogger(__name__).warning("could not settle the parent of %s: %s",
+                                                run_id, first_line(e))
 
     def delete(self, run_id: str) -> None:
         """Remove a run from the leaderboard (cancelling it first when it is still active)."""
@@ -280,6 +330,11 @@ class RunStore:
         if not rec.active:
             return False
         self.set_tags(run_id, {CANCEL_TAG: "1"})
+        if rec.is_parent:  # its children stop; the last to end settles it
+            for child in self.children(run_id):
+                self.cancel(child.run_id)
+            self.settle(run_id)
+            return True
         pid = int(rec.tags.get(PID_TAG) or 0)
         if self._local(rec) and pid_alive(pid, rec.tags.get(PID_START_TAG) or None):
             try:
@@ -306,6 +361,31 @@ class RunStore:
         if reconcile and self.reconcile(runs):
             return self.list_runs(reconcile=False, max_results=max_results)
         return runs
+
+    def children(self, run_id: str) -> list[RunRecord]:
+        """The (not deleted) child runs of a parent run, oldest first."""
+        found = _retry(lambda: self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{run_id}'",
+            max_results=5000, order_by=["attributes.start_time ASC"]))
+        return [_record(r) for r in found]
+
+    def settle(self, run_id: str, kids: list[RunRecord] | None = None) -> str | None:
+        """End an active parent run when its children have all ended (see
+        :func:`parent_status`); returns the status it took, or None while it waits."""
+        rec = self.get(run_id)
+        if not rec.active or not rec.is_parent:
+            return None
+        kids = self.children(run_id) if kids is None else kids
+        expected = int(rec.tags.get(CHILDREN_TAG) or 0)
+        cancelled = rec.tags.get(CANCEL_TAG) == "1"
+        status = parent_status([k.status for k in kids], expected, cancelled)
+        old = bool(rec.start_time) and time.time() - rec.start_time > PARENT_GRACE_S
+        if status is None and old and not any(k.active for k in kids):
+            status = "KILLED" if cancelled else "FAILED"  # its creation was abandoned part way
+        if status is None:
+            return None
+        self.finish(run_id, status, _parent_error(status, kids, expected, cancelled))
+        return status
 
     def history(self, run_id: str, keys: Iterable[str]) -> dict[str, list[tuple[int, float]]]:
         """Per-step values of each metric key, in step order."""
@@ -386,7 +466,13 @@ class RunStore:
 
         Returns the ids it changed. A run with no pid yet is left alone for a grace period."""
         changed = []
-        for rec in runs if runs is not None else self.list_runs(reconcile=False):
+        runs = runs if runs is not None else self.list_runs(reconcile=False)
+        for rec in runs:
+            if rec.active and rec.is_parent:
+                kids = [r for r in runs if r.parent_id == rec.run_id]
+                if self.settle(rec.run_id, sorted(kids, key=lambda r: r.start_time or 0)):
+                    changed.append(rec.run_id)
+                continue
             if not rec.active or not self._local(rec):
                 continue
             pid = int(rec.tags.get(PID_TAG) or 0)
@@ -406,6 +492,25 @@ class RunStore:
                             f"reporting{where}: killed or crashed; see the worker log")
             changed.append(rec.run_id)
         return changed
+
+
+def _parent_error(status: str, kids: list[RunRecord], expected: int, cancelled: bool
+                  ) -> str | None:
+    """The error line of a parent that did not finish: what its children did."""
+    if status == "FINISHED":
+        return None
+    if not kids:
+        return "none of its runs was started"
+    failed = [k for k in kids if k.status == "FAILED"]
+    counts = ", ".join(f"{n} {s.lower()}" for s in TERMINAL
+                       if (n := sum(k.status == s for k in kids)))
+    text = "cancelled: " if cancelled else ""
+    text += f"{counts} of {len(kids)} runs"
+    if len(kids) < expected:
+        text += f" (only {len(kids)} of {expected} were started)"
+    if failed:
+        text += f"; first failure: {failed[0].name}: {failed[0].error or 'no error recorded'}"
+    return text
 
 
 def _param_text(value: Any) -> str:

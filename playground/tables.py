@@ -26,10 +26,11 @@ def _formatter(fmt: str | Callable[[Any], str]) -> Callable[[Any], str]:
 
 def shown(df: pd.DataFrame, formats: Mapping[str, str | Callable[[Any], str]]) -> Styler:
     """``df`` ready for ``st.dataframe``: each column named in ``formats`` is numeric, shown with
-    its format (``"{:,.0f}"``, ``"{:.1%}"`` or a function) and an em dash where a value is
-    missing; missing text elsewhere is an em dash too. Give the columns no ``format`` in
+    its format (``"{:,.0f}"``, ``"{:.1%}"`` or a function; a column not in ``df`` is skipped)
+    and an em dash where a value is missing; missing text elsewhere is an em dash too. Give the columns no ``format`` in
     ``column_config``: Streamlit lets that override the Styler's text."""
     out = df.copy()
+    formats = {col: fmt for col, fmt in formats.items() if col in out.columns}
     for col in formats:
         out[col] = pd.to_numeric(out[col], errors="coerce").astype(float).fillna(_ABSENT)
     for col in out.columns.difference(list(formats)):

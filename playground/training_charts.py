@@ -5,6 +5,8 @@ and the tests call them with small literals.
 * :func:`curves_figure` - one run: loss and accuracy per epoch, train vs validation, with the
   intra-epoch ``batch_loss`` as a faint line;
 * :func:`overlay_figure` - one metric of several runs against the epoch;
+* :func:`sweep_figure` - one metric of a sweep: per architecture the mean over seeds as a line
+  and the spread (mean -+ std, or min..max) as a shaded band;
 * :func:`confusion_figure` - a confusion matrix (``confusion_matrix.json``) as a heatmap;
 * :func:`pareto_figure` - validation accuracy (kept model) vs MACs (log x) with each data set's Pareto
   front drawn as a line through its runs.
@@ -131,6 +133,59 @@ def overlay_figure(series: Mapping[str, Sequence[tuple[int, float]]], metric: st
     return fig
 
 
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+SPREAD_LABELS = {"std": "mean ± std", "range": "mean, band min–max"}
+
+
+def sweep_figure(bands: Mapping[str, Any], metric: str = "val_accuracy", spread: str = "std",
+                 epochs: int | None = None, height: int = 400) -> go.Figure:
+    """A sweep's curves: for each architecture (``{label: Band}`` from
+    :func:`playground.train.sweeps.aggregate`) the mean over seeds as a line and the spread as
+    a shaded band of its colour (``spread`` ``"std"``: mean -+ std, ``"range"``: min..max). A
+    single epoch has no band to shade: its spread is drawn as an error bar."""
+    fig = go.Figure()
+    what = METRIC_LABELS.get(metric, metric)
+    for i, (label, band) in enumerate(bands.items()):
+        color = PALETTE[i % len(PALETTE)]
+        xs = list(band.epochs)
+        if not xs:
+            continue
+        lo, hi = band.spread(spread)
+        if "accuracy" in metric:  # mean + std may pass 100%: the band stops at the axis' ends
+            lo, hi = [max(0.0, v) for v in lo], [min(1.0, v) for v in hi]
+        if len(xs) > 1:
+            fig.add_trace(go.Scatter(
+                x=xs + xs[::-1], y=list(hi) + list(lo)[::-1], fill="toself", mode="lines",
+                fillcolor=_rgba(color, 0.18), line=dict(width=0), hoverinfo="skip",
+                name=f"{label} spread", legendgroup=label, showlegend=False))
+        error = None
+        if len(xs) == 1:
+            error = dict(type="data", symmetric=False, array=[hi[0] - band.mean[0]],
+                         arrayminus=[band.mean[0] - lo[0]], color=color, thickness=2, width=8)
+        seeds = f"{band.runs} seed{'s' if band.runs != 1 else ''}"
+        fig.add_trace(go.Scatter(
+            x=xs, y=list(band.mean), name=f"{label} ({seeds})", mode="lines+markers",
+            legendgroup=label, line=dict(color=color, width=2.5), marker=dict(size=6),
+            error_y=error, customdata=[[s, a, b, n] for s, a, b, n in
+                                       zip(band.std, band.lo, band.hi, band.n)],
+            hovertemplate=f"{label}<br>epoch %{{x}}: mean %{{y:.4f}} ± %{{customdata[0]:.4f}}"
+                          "<br>min %{customdata[1]:.4f}, max %{customdata[2]:.4f} "
+                          "(%{customdata[3]} seeds)<extra></extra>"))
+    last = max([max(b.epochs) for b in bands.values() if b.epochs] + [epochs or 1])
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
+                      title=f"{what} per epoch: {SPREAD_LABELS.get(spread, spread)} over seeds",
+                      xaxis_title="epoch", yaxis_title=what,
+                      legend=LEGEND_BELOW)
+    fig.update_xaxes(range=[0.5, last + 0.5], dtick=1 if last <= 12 else None)
+    if "accuracy" in metric:
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return fig
+
+
 def confusion_figure(doc: Mapping[str, Any], height: int = 360) -> go.Figure:
     """The confusion matrix artifact (``class_names``, ``matrix`` rows = true class, columns =
     predicted) as a heatmap with the counts written in the cells."""
@@ -209,5 +264,6 @@ def pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "macs",
     return fig
 
 
-__all__ = ["curves_figure", "epoch_axis", "overlay_figure", "confusion_figure", "pareto_figure",
+__all__ = ["curves_figure", "epoch_axis", "overlay_figure", "sweep_figure", "confusion_figure",
+           "pareto_figure",
            "pareto_fronts", "steps_per_epoch", "CURVE_KEYS"]

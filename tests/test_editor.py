@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground.blocks.base import BLOCKS, CATEGORIES
-from playground.editor import (HISTORY_LIMIT, DeltaNote, EditSession, apply_gesture, delta,
-                               evaluate, item_text, palette, spec_from_query, spec_to_query)
+from playground.editor import (HISTORY_LIMIT, DeltaNote, EditSession, apply_gesture, as_editable,
+                               delta, evaluate, inner_lists, item_text, palette, spec_from_query,
+                               spec_to_query)
 from playground.errors import SpecError
 from playground.spec import ArchSpec, BlockSpec
 
@@ -388,3 +389,253 @@ def test_gesture_delete_removes_the_block():
 def test_malformed_gestures_raise_spec_errors(event):
     with pytest.raises(SpecError):
         apply_gesture(tiny([conv()]), event)
+
+
+# --- composite blocks edited from the inside: paths and addresses ----------------------------
+def res(body, name="res", **kw):
+    return BlockSpec("residual", {"body": [b.to_dict() for b in body], **kw}, name)
+
+
+def mix(branches, name="mix"):
+    return BlockSpec("branch_concat", {"branches": [[b.to_dict() for b in br] for br in branches]},
+                     name)
+
+
+def body_of(session, path):
+    return [(b.name, b.type) for b in session.blocks_at(path)]
+
+
+def test_inner_lists_name_blocks_as_the_build_does_and_list_addresses():
+    s = tiny([res([conv(4), conv(4, kernel=1)]), mix([[BlockSpec("pointwise")], []])],
+             shape=(8, 8, 4))
+    assert body_of(s, ["res", "body"]) == [("conv_1", "conv"), ("conv_2", "conv")]
+    assert body_of(s, ["mix", "branches", 1]) == []
+    assert s.addresses() == ["res", "res/body/conv_1", "res/body/conv_2", "mix",
+                             "mix/branches/0/pointwise_1"]
+    assert s.block_at("res/body/conv_2").params["kernel"] == 1
+    assert s.address_text("res/body/conv_2") == "conv_2 (Conv) in res body"
+    assert s.address_text("mix") == "mix (Parallel branches (custom))"
+    with pytest.raises(SpecError, match="no block named 'conv_9' in res body"):
+        s.block_at("res/body/conv_9")
+    with pytest.raises(SpecError, match="has branches 0..1"):
+        s.blocks_at(["mix", "branches", 2])
+
+
+def test_gestures_with_a_path_edit_a_residual_body_and_each_is_undoable():
+    s = tiny([res([conv(4), conv(4, kernel=1)], shortcut="projection")], shape=(8, 8, 4))
+    a, opened = apply_gesture(s, {"kind": "add", "type": "dropout", "path": ["res", "body"],
+                                  "index": 1, "id": "e1"})
+    assert opened == "res/body/dropout_1" and a.last_label == "+Dropout in res body"
+    assert body_of(a, ["res", "body"]) == [("conv_1", "conv"), ("dropout_1", "dropout"),
+                                           ("conv_2", "conv")]
+    m, opened = apply_gesture(a, {"kind": "move", "block": "conv_2", "path": ["res", "body"],
+                                  "index": 0})
+    assert opened == "res/body/conv_2" and m.last_label == "move Conv 3 -> 1 in res body"
+    assert [n for n, _ in body_of(m, ["res", "body"])] == ["conv_2", "conv_1", "dropout_1"]
+    d, opened = apply_gesture(m, {"kind": "delete", "block": "conv_1", "path": ["res", "body"]})
+    assert opened is None and d.last_label == "-Conv from res body"
+    assert [n for n, _ in body_of(d, ["res", "body"])] == ["conv_2", "dropout_1"]
+    sel, opened = apply_gesture(d, {"kind": "select", "block": "dropout_1",
+                                    "path": ["res", "body"]})
+    assert sel is d and opened == "res/body/dropout_1"
+    assert d.undo().spec == m.spec and d.undo().undo().undo().spec == s.spec
+    assert d.spec.blocks[0].params["shortcut"] == "projection"  # its other params are kept
+
+
+def test_inner_edits_keep_the_built_names_so_figures_follow_the_blocks():
+    s = tiny([res([conv(4), conv(4, kernel=1)])], shape=(8, 8, 4))
+    before = evaluate(s)
+    moved, _ = s.move_to("res/body/conv_2", ["res", "body"], 0)
+    after = evaluate(moved)
+    row = {r.name: r for r in after.inner["res"].lists[0].rows}
+    assert row["conv_2"].params == 16 + 4 and row["conv_1"].params == 3 * 3 * 4 * 4 + 4
+    assert after.totals["params"] == before.totals["params"]
+
+
+def test_update_duplicate_and_delete_at_an_inner_address():
+    s = tiny([res([conv(4), conv(4, kernel=1)])], shape=(8, 8, 4))
+    u = s.update_params_at("res/body/conv_1", filters=8)
+    assert u.block_at("res/body/conv_1").params["filters"] == 8
+    assert u.last_label == "Conv filters 4 -> 8 (conv_1 in res body)"
+    dup, copy = u.duplicate_at("res/body/conv_1")
+    assert copy == "res/body/conv_3"
+    assert [n for n, _ in body_of(dup, ["res", "body"])] == ["conv_1", "conv_3", "conv_2"]
+    assert dup.block_at(copy).params == u.block_at("res/body/conv_1").params
+    gone = dup.delete_at("res/body/conv_3")
+    assert gone.spec == u.spec.replace(blocks=gone.spec.blocks) and body_of(gone, ["res", "body"]) \
+        == body_of(u, ["res", "body"])
+    top, copy = s.duplicate_at("res")
+    assert copy == "residual_1" and top.names == ["res", "residual_1"]
+    with pytest.raises(SpecError, match="unknown parameter"):
+        s.update_params_at("res/body/conv_1", nope=1)
+
+
+def test_moves_between_lists_and_never_into_the_block_itself():
+    s = tiny([conv(4, bias=False), res([conv(4)]), mix([[BlockSpec("pointwise")], []])],
+             shape=(8, 8, 4))
+    # a top-level block dragged into a body keeps its name when it is free there
+    into, where = apply_gesture(s, {"kind": "move", "block": "conv_1", "path": [],
+                                    "to": ["res", "body"], "index": 1})
+    assert where == "res/body/conv_2"  # conv_1 is taken there: a fresh name
+    assert into.names == ["res", "mix"] and len(into.blocks_at(["res", "body"])) == 2
+    assert into.last_label == "move Conv to res body"
+    # out of a branch into the model's list, then into another branch
+    out, where = into.move_to("mix/branches/0/pointwise_1", [], 0)
+    assert where == "pointwise_1" and out.names == ["pointwise_1", "res", "mix"]
+    back, where = out.move_to("pointwise_1", ["mix", "branches", 1], 0)
+    assert where == "mix/branches/1/pointwise_1" and body_of(back, ["mix", "branches", 0]) == []
+    with pytest.raises(SpecError, match="cannot go inside itself"):
+        s.move_to("res", ["res", "body"], 0)
+    with pytest.raises(SpecError, match="no block named"):
+        s.move_to("conv_1", ["nope", "body"], 0)
+    assert out.undo().spec == into.spec
+
+
+def test_a_head_cannot_go_inside_a_block():
+    s = tiny([res([conv(4)])], shape=(8, 8, 4))
+    with pytest.raises(SpecError, match="cannot go inside"):
+        s.add_at("gap_head", ["res", "body"])
+
+
+@pytest.mark.parametrize("naive", [False, True])
+def test_an_inception_module_opens_as_four_branches_and_an_edit_keeps_its_cost(naive):
+    inc = BlockSpec("inception", {"b1": 8, "b3_reduce": 4, "b3": 8, "b5_reduce": 2, "b5": 4,
+                                  "pool_proj": 4, "naive": naive}, "inc")
+    s = tiny([inc], shape=(8, 8, 16))
+    lists = inner_lists(inc)
+    assert [lbl for _, lbl, _, _ in lists] == ["branch 1", "branch 2", "branch 3", "branch 4"]
+    assert not any(editable for *_, editable in lists)
+    before = evaluate(s)
+    nested = before.inner["inc"]
+    assert not nested.editable
+    names = [[r.name for r in lst.rows] for lst in nested.lists]
+    assert names == ([["b1"], ["b3"], ["b5"], ["pool"]] if naive else
+                     [["b1"], ["b3_reduce", "b3"], ["b5_reduce", "b5"], ["pool", "pool_proj"]])
+    # each derived block's figures are its layers' and add up to the module's
+    assert sum(r.params for lst in nested.lists for r in lst.rows) == before.blocks[0].params
+    assert sum(r.macs for lst in nested.lists for r in lst.rows) == before.blocks[0].macs
+    assert nested.lists[0].rows[0].params == 16 * 8 + 8  # 1x1 conv 16 -> 8 with bias
+    # the same layers as editable branches: same params, MACs, output
+    same = evaluate(s.load(s.spec.replace(blocks=(as_editable(inc),))))
+    assert (same.totals["params"], same.totals["macs"]) == (before.totals["params"],
+                                                             before.totals["macs"])
+    assert same.blocks[0].output_shape == before.blocks[0].output_shape
+    # a select in a derived branch opens the module; a drop into one converts it, one step
+    assert apply_gesture(s, {"kind": "select", "block": "b1",
+                             "path": ["inc", "branches", 0]})[1] == "inc"
+    new, opened = apply_gesture(s, {"kind": "add", "type": "batch_norm",
+                                    "path": ["inc", "branches", 0], "index": 1})
+    assert opened == "inc/branches/0/batch_norm_1"
+    assert new.spec.blocks[0].type == "branch_concat" and new.spec.blocks[0].name == "inc"
+    assert new.last_label == "+Batch norm in inc branch 1"
+    after = evaluate(new)
+    assert after.inner["inc"].editable
+    assert after.totals["params"] == before.totals["params"] + 4 * 8  # BN over 8 maps
+    assert new.undo().spec == s.spec
+
+
+def test_evaluate_gives_shapes_and_costs_of_inner_blocks_at_any_depth():
+    inner_mix = mix([[BlockSpec("pointwise", {"filters": 2, "bias": False})], []], name="m")
+    s = tiny([res([conv(4, bias=False), inner_mix, conv(4, kernel=1, bias=False,
+                                                       activation="none")])], shape=(8, 8, 4))
+    ev = evaluate(s)
+    assert ev.ok, ev.error
+    body = ev.inner["res"].lists[0]
+    assert body.path == ("res", "body") and body.label == "body"
+    assert [(r.address, r.output_shape, r.params, r.macs) for r in body.rows] == [
+        ("res/body/conv_1", (8, 8, 4), 144, 144 * 64),
+        ("res/body/m", (8, 8, 6), 8, 8 * 64),
+        ("res/body/conv_3", (8, 8, 4), 24, 24 * 64)]
+    branches = ev.inner["res/body/m"].lists
+    assert [lst.path for lst in branches] == [("res", "body", "m", "branches", 0),
+                                             ("res", "body", "m", "branches", 1)]
+    assert [(r.name, r.output_shape, r.params) for r in branches[0].rows] == [
+        ("pointwise_1", (8, 8, 2), 8)]
+    assert branches[1].rows == ()
+    assert ev.inner["res"].own_params == 0  # identity shortcut, add
+    assert ev.row("res/body/m/branches/0/pointwise_1").macs == 8 * 64
+    # a projection shortcut is the residual's own cost, outside its body
+    proj = evaluate(s.update_params_at("res/body/conv_3", filters=8))
+    assert proj.inner["res"].own_params == 4 * 8 + 4 * 8  # 1x1 conv 4 -> 8 (no bias) + BN
+
+
+def test_an_invalid_inner_block_is_marked_and_the_last_figures_stay():
+    s = tiny([res([conv(4), conv(4, kernel=1)])], shape=(8, 8, 4))
+    ok = evaluate(s)
+    bad = evaluate(ok.session.update_params_at("res/body/conv_2", kernel=9, padding="valid"))
+    assert not bad.ok and bad.stale and bad.error_block == "res"
+    row = bad.row("res/body/conv_2")
+    assert row.error and "larger" in row.error
+    assert row.output_shape == (8, 8, 4) and row.params == 20  # the last valid figures
+    assert bad.row("res/body/conv_1").error is None
+    assert bad.error_address == "res/body/conv_2"  # the block to open, inside the residual
+    assert evaluate(tiny([conv(kernel=9, padding="valid")])).error_address == "conv_1"
+
+
+@pytest.mark.parametrize("event", [
+    {"kind": "add", "type": "conv", "path": "res/body"},
+    {"kind": "add", "type": "conv", "path": ["res"]},
+    {"kind": "add", "type": "conv", "path": ["res", "nope"]},
+    {"kind": "add", "type": "conv", "path": ["conv_1", "body"]},
+    {"kind": "add", "type": "conv", "path": ["res", "body"], "index": 9},
+    {"kind": "select", "block": "conv_1", "path": [3, "body"]},
+    {"kind": "delete", "block": "conv_7", "path": ["res", "body"]},
+    {"kind": "move", "block": "conv_1", "path": ["res", "body"], "to": ["res", "body", 1],
+     "index": 0},
+])
+def test_malformed_paths_raise_spec_errors(event):
+    with pytest.raises(SpecError):
+        apply_gesture(tiny([conv(), res([conv(4)])], shape=(8, 8, 4)), event)
+
+
+def test_composite_edit_labels_count_blocks_instead_of_dumping_them():
+    s = tiny([res([conv(4)])], shape=(8, 8, 4))
+    u = s.update_params(0, body=[conv(4).to_dict(), conv(4).to_dict()])
+    assert u.last_label == "Residual (custom body) body 1 block -> 2 blocks"
+    m = tiny([mix([[conv(4)], []])], shape=(8, 8, 4))
+    assert "2 branches of 1/0 blocks -> 2 branches of 1/1 blocks" in m.update_params(
+        0, branches=[[conv(4).to_dict()], [conv(2).to_dict()]]).last_label
+
+
+LISTS = ([], ["res", "body"], ["mix", "branches", 0], ["mix", "branches", 1])
+gesture = st.one_of(
+    st.tuples(st.just("add"), st.sampled_from(["conv", "batch_norm", "residual", "dropout"]),
+              st.sampled_from(range(len(LISTS))), st.integers(-1, 3)),
+    st.tuples(st.just("move"), st.integers(0, 30), st.sampled_from(range(len(LISTS))),
+              st.integers(0, 3)),
+    st.tuples(st.just("delete"), st.integers(0, 30)),
+    st.tuples(st.just("undo")),
+)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(gesture, min_size=1, max_size=6))
+def test_random_gestures_inside_composites(ops):
+    start = tiny([res([conv(4)]), mix([[BlockSpec("pointwise", {"filters": 2})], []])],
+                 shape=(8, 8, 4))
+    s = start
+    for o in ops:
+        addresses = s.addresses() or ["none"]
+        try:
+            if o[0] == "add":
+                s, opened = s.add_at(o[1], LISTS[o[2]], None if o[3] < 0 else o[3])
+                assert opened in s.addresses()
+            elif o[0] == "move":
+                s, where = s.move_to(addresses[o[1] % len(addresses)], LISTS[o[2]], o[3])
+                assert where in s.addresses()
+            elif o[0] == "delete":
+                s = s.delete_at(addresses[o[1] % len(addresses)])
+            else:
+                s = s.undo()
+        except SpecError:
+            continue  # a list that is gone, a block moved into itself: refused, nothing changes
+        # every list keeps unique names, so every block stays addressable
+        assert len(set(s.addresses())) == len(s.addresses())
+        for a in s.addresses():
+            assert s.block_at(a).name == a.rsplit("/", 1)[-1]
+    ev = evaluate(s)  # never raises
+    assert ev.ok == (ev.error is None)
+    while s.can_undo:
+        s = s.undo()
+    assert s.spec == start.spec

@@ -18,7 +18,8 @@ from playground.data.samples import disc_square_images, write_class_folders
 from playground.store import RunStore
 from playground.train import TrainConfig
 from playground.train.guards import chance_margin, run_warnings
-from playground.train.fitting import adapt_batchnorm, batchnorm_layers, short_run_bn_momentum
+from playground.train.fitting import (adapt_batchnorm, batchnorm_layers, reestimate_batchnorm,
+                                      short_run_bn_momentum)
 from playground.train.runs import run_local
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,13 @@ def test_memorising_is_told_apart_from_not_learning():
     assert "stays at chance" in w and "100%" in w and "batch-norm" in w
 
 
+def test_a_large_train_validation_gap_is_named():
+    h = rows([1.0, 0.3, 0.05], [0.5, 0.9, 0.98], [0.4, 0.5, 0.6])
+    (w,) = run_warnings(h, classes=3, n_val=300, val_accuracy=0.6)
+    assert w.startswith("large gap") and "98%" in w and "60%" in w
+    assert run_warnings(h, classes=3, n_val=300, val_accuracy=0.8) == []
+
+
 def test_nan_loss_is_named():
     h = rows([1.0, float("nan")], [0.5, 0.5], [0.5, 0.5])
     assert any("NaN" in w for w in run_warnings(h, classes=2, n_val=100, val_accuracy=0.5))
@@ -78,6 +86,24 @@ def test_adapt_batchnorm_reaches_nested_models():
     outer = keras.Sequential([keras.Input((8,)), keras.layers.BatchNormalization(), inner])
     assert adapt_batchnorm(outer, steps=20) == 2
     assert [bn.momentum for bn in batchnorm_layers(outer)] == [pytest.approx(0.9)] * 2
+
+
+def test_reestimated_statistics_are_the_training_batches_averages():
+    """Stale moving statistics (as after a short run whose weights moved fast) are replaced by
+    the average of the batch statistics; frozen batch norm keeps its own."""
+    import keras
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(96, 4)) * [1, 2, 3, 4] + [5, 0, -5, 10]).astype("float32")
+    bn, frozen = keras.layers.BatchNormalization(), keras.layers.BatchNormalization()
+    model = keras.Sequential([keras.Input((4,)), bn, keras.layers.Dense(3), frozen])
+    frozen.trainable = False
+    before = np.array(frozen.moving_mean)
+    assert reestimate_batchnorm(model, x, batch_size=32, batches=3) == 1
+    batches = x.reshape(3, 32, 4)
+    np.testing.assert_allclose(bn.moving_mean, batches.mean(1).mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(bn.moving_variance, batches.var(1).mean(0), rtol=1e-3)
+    np.testing.assert_allclose(frozen.moving_mean, before)
+    assert bn.momentum == 0.99  # restored
 
 
 # --- data ----------------------------------------------------------------------------------------

@@ -69,6 +69,43 @@ def adapt_batchnorm(model: Any, steps: int) -> int:
     return changed
 
 
+def reestimate_batchnorm(model: Any, x: np.ndarray, batch_size: int = 32,
+                         batches: int = 20) -> int:
+    """Recompute the moving statistics of every trainable batch norm as the plain average over
+    up to ``batches`` training batches with the current weights ("precise BN"). Moving averages
+    lag behind weights that moved fast, so a short run evaluated with them can sit at chance
+    while its batch statistics classify well. Returns how many layers were refreshed."""
+    bns = [layer for layer in batchnorm_layers(model) if layer.trainable]
+    if not bns or len(x) == 0:
+        return 0
+    saved = [layer.momentum for layer in bns]
+    try:
+        for k, start in enumerate(range(0, min(len(x), batches * batch_size), batch_size)):
+            for layer in bns:  # momentum 1 - 1/(k+1): a running mean of the batch statistics
+                layer.momentum = 1.0 - 1.0 / (k + 1)
+            model(x[start:start + batch_size], training=True)
+    finally:
+        for layer, m in zip(bns, saved):
+            layer.momentum = m
+    return len(bns)
+
+
+def batchnorm_refresh(x: np.ndarray, batch_size: int) -> Any:
+    """A callback that re-estimates batch-norm statistics (:func:`reestimate_batchnorm`) before
+    each evaluation, so every validation figure, and the kept model, use statistics that match
+    the weights."""
+    import keras
+
+    class BatchNormRefresh(keras.callbacks.Callback):
+        def on_test_begin(self, logs: Any = None) -> None:
+            reestimate_batchnorm(self.model, x, batch_size)
+
+        def on_train_end(self, logs: Any = None) -> None:
+            reestimate_batchnorm(self.model, x, batch_size)
+
+    return BatchNormRefresh()
+
+
 def make_optimizer(config: TrainConfig, total_steps: int) -> Any:
     import keras
     lr: Any = config.lr
@@ -135,6 +172,7 @@ def fit_arrays(model: Any, data: tuple[Any, Any, Any, Any], config: TrainConfig,
     y, yv = targets(y, classes, config), targets(yv, classes, config)
     reporter = StoreReporter(store, run_id, config, len(x), cancel or threading.Event(), t_job,
                              on_progress=on_progress, **reporter_options)
+    refresh = [batchnorm_refresh(x, config.batch_size)] if batchnorm_layers(model) else []
     model.fit(x, y, validation_data=(xv, yv), batch_size=config.batch_size, epochs=epochs,
-              shuffle=True, callbacks=[reporter, *(extra_callbacks or [])], verbose=0)
+              shuffle=True, callbacks=[*refresh, reporter, *(extra_callbacks or [])], verbose=0)
     return reporter

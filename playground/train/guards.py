@@ -44,6 +44,11 @@ def run_warnings(history: Sequence[dict[str, Any]], classes: int, n_val: int,
                    "memorises the training set or behaves differently in evaluation mode "
                    "(batch-norm statistics, dropout). Try more data, augmentation, or more "
                    "epochs at a lower learning rate")
+    elif (not at_chance and train_acc is not None
+          and train_acc - val_accuracy >= max(0.3, 2 * margin)):
+        out.append(f"large gap: training accuracy {train_acc:.0%} but validation "
+                   f"{val_accuracy:.0%}: the model fits the training set far better than new "
+                   "data. Try more data, augmentation or weight decay, or fewer epochs")
     elif at_chance and not out:
         out.append(f"validation accuracy {val_accuracy:.0%} is no better than chance "
                    f"({chance:.0%}) after {len(history)} epoch(s): the run learned nothing "

@@ -28,14 +28,15 @@ def recipe_of(config: TrainConfig) -> Recipe:
     return RECIPES.get(config.recipe)
 
 
-def create(config: TrainConfig, store: RunStore) -> str:
-    """Record a validated job in the store (SCHEDULED) with its config; returns the run id."""
+def create(config: TrainConfig, store: RunStore, tags: dict[str, str] | None = None) -> str:
+    """Record a validated job in the store (SCHEDULED) with its config; returns the run id.
+    ``tags`` go on the run (a sweep's child carries its parent's id)."""
     config.validate()
     recipe = recipe_of(config)
     recipe.check(config)  # fail now, in the caller, on bad options or names
     name = config.name or recipe.default_name(config, store)
     run_id = store.create_run(name, config.store_params(),
-                              tags={"playground.recipe": config.recipe})
+                              tags={**(tags or {}), "playground.recipe": config.recipe})
     store.log_text(run_id, config.to_json(), CONFIG_ARTIFACT)
     return run_id
 

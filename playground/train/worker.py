@@ -39,11 +39,13 @@ def max_jobs() -> int:
         return 1
 
 
-def launch(config: TrainConfig, store: RunStore | None = None) -> str:
-    """Queue a job and start its worker process; returns the run id at once."""
+def launch(config: TrainConfig, store: RunStore | None = None,
+           tags: dict[str, str] | None = None) -> str:
+    """Queue a job and start its worker process; returns the run id at once. ``tags`` go on
+    the run (a sweep's child carries its parent's id)."""
     from playground.train.runs import create
     store = store or RunStore()
-    run_id = create(config, store)
+    run_id = create(config, store, tags)
     ticket = _queue_dir() / f"{time.time_ns():020d}_{run_id}"
     env = dict(os.environ, KERAS_BACKEND=config.backend, PLAYGROUND_DATA=str(data_dir()),
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))

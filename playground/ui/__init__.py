@@ -13,6 +13,9 @@
 ``image_sets``: making an image set from uploads, class by class or from a zip (Transfer).
 ``backbone_picker``: a transfer backbone's label, size, weights and cost (Transfer).
 ``transfer_results``: a finished transfer run's results and predictions (Transfer).
+``measure_view``: measured latency, memory, per-layer time and roofline (Builder, Compare),
+latency beside accuracy (Leaderboard), the measured column (Zoo).
+``preflight``: the "will it fit" line of a training job (Train).
 
 Everything else (what the widgets' values mean, configs, files, figures) lives in the library
 with tests of its own; these modules read widgets and render.

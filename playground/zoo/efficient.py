@@ -163,6 +163,18 @@ def densenet_bc_params(layers: int, k: int, stem: int, classes: int) -> int:
     return total + 4 * c + c * classes + classes
 
 
+def densenet_bc_cifar(name: str, layers: int) -> ArchSpec:
+    """A 3-block DenseNet-BC for 32x32 images: 3x3 stem of 24, ``layers`` bottleneck layers per
+    block (growth rate 12), transitions halving the channels, BN-ReLU before the GAP head."""
+    blocks = [B("conv", "conv1", filters=24, kernel=3, bias=False)]
+    for i in (1, 2, 3):
+        blocks.append(B("dense_block", f"dense{i}", layers=layers, growth_rate=12))
+        if i < 3:
+            blocks.append(B("transition", f"transition{i}", compression=0.5))
+    blocks += [B("batch_norm", "final_bn"), B("activation", "final_act", activation="relu")]
+    return arch(name, (32, 32, 3), blocks, B("gap_head", classes=10))
+
+
 @entry("densenet-bc40-cifar", "cifar", "Huang et al. 2017's DenseNet-BC for CIFAR: a 3x3 stem, "
        "three dense blocks of 6 bottleneck layers (growth rate 12), compressing transitions.",
        input_shape=(32, 32, 3), classes=10, year=2017,
@@ -170,13 +182,16 @@ def densenet_bc_params(layers: int, k: int, stem: int, classes: int) -> int:
                      source="hand count (densenet_bc_params): Huang et al. 2017, DenseNet-BC "
                             "L=40, k=12"))
 def densenet_bc40_cifar() -> ArchSpec:
-    blocks = [B("conv", "conv1", filters=24, kernel=3, bias=False)]
-    for i in (1, 2, 3):
-        blocks.append(B("dense_block", f"dense{i}", layers=6, growth_rate=12))
-        if i < 3:
-            blocks.append(B("transition", f"transition{i}", compression=0.5))
-    blocks += [B("batch_norm", "final_bn"), B("activation", "final_act", activation="relu")]
-    return arch("densenet-bc40-cifar", (32, 32, 3), blocks, B("gap_head", classes=10))
+    return densenet_bc_cifar("densenet-bc40-cifar", 6)
+
+
+@entry("densenet-bc22-cifar", "cifar", "A compact DenseNet-BC (L=22, k=12): three dense blocks "
+       "of 3 bottleneck layers; half the depth of BC-40, for short CPU runs.",
+       input_shape=(32, 32, 3), classes=10, year=2017,
+       ref=Reference(params=densenet_bc_params(3, 12, 24, 10),
+                     source="hand count (densenet_bc_params): DenseNet-BC with L = 6*3 + 4"))
+def densenet_bc22_cifar() -> ArchSpec:
+    return densenet_bc_cifar("densenet-bc22-cifar", 3)
 
 
 CHOLLET_SIZES = (32, 64, 128, 256, 512)
