@@ -50,16 +50,14 @@ def _images_step(side: int) -> tuple[str | None, float]:
                "the images are decoded, resized and stored as an image set.")
     by_class, by_zip = st.tabs(["Classes and images", "One zip"])
     with by_class:
-        counts = image_sets.class_section()
+        class_items = image_sets.class_section()
     with by_zip:
-        zips, zip_counts = image_sets.zip_section()
-    for cls, n in zip_counts.items():
-        counts[cls] = counts.get(cls, 0) + n
+        zips, zip_items = image_sets.zip_section()
+    counts = image_sets.upload_counts(class_items, zip_items)
     for w in data_warnings(counts) if counts else ():
         st.warning(w, icon=":material/warning:")
     a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom", gap="medium")
-    set_name = a.text_input("Name of the image set", key="tl_set_name",
-                            placeholder="my images", max_chars=60)
+    set_name = image_sets.set_name_input(a, list(counts), zips)
     val_split = b.slider("Validation share", 0.1, 0.5, 0.2, 0.05, key="tl_val",
                          help="Held out from training (per class) to measure accuracy.")
     ready = len([n for n in counts.values() if n]) >= 2

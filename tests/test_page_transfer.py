@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground.cost import format_count
-from playground.data.saved import list_saved
+from playground.data.saved import list_saved, load_arrays
 from playground.store import RunRecord, RunStore
 from playground.train.config import TrainConfig
 from playground.train.fitting import load_dataset
@@ -110,7 +110,8 @@ def test_classes_by_name_and_bad_files_listed_with_reasons(store):
     assert len(saved) == 1 and saved[0]["class_names"] == sorted([circle, square])
     assert saved[0]["count"] == len(files[circle]) + 4
     assert saved[0]["meta"]["report"]["rejected"][0]["name"] == "empty.png"
-    assert any("Saved the image set; 3 file(s) left out" in s.value for s in at.success)
+    assert any(f"Saved the image set '{circle} vs {square}' ({saved[0]['count']} images); 3 "
+               "file(s) left out" in s.value for s in at.success)
     assert at.selectbox(key="tl_set").value == saved[0]["id"]
     assert not at.button(key="tl_train").disabled
     # a set saved before is offered again in a new session
@@ -138,6 +139,38 @@ def test_a_zip_with_a_folder_per_class_becomes_an_image_set(store):
     at.button(key="tl_use").click().run()
     assert not at.exception
     assert [s["count"] for s in list_saved()] == [sum(len(v) for v in files.values())]
+
+
+def test_the_same_images_through_both_tabs_are_used_once_and_sets_get_names(store):
+    """Classes with files, then the same images as a zip: a note says how many duplicates are
+    left out, the set holds each image once, and it is named after the zip ('pets'); a second
+    set from the same upload is 'pets (2)', a typed name is kept."""
+    files = shape_files(count=20)
+    n = sum(len(v) for v in files.values())
+    entries = {f"pets/{cls}/{name}": data for cls, items in files.items() for name, data in items}
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["tl_files"] = files
+    at.session_state["tl_zips"] = [("pets.zip", zip_bytes(entries))]
+    at.run()
+    assert not at.exception
+    assert any(f"{n} duplicate images will be left out" in i.value for i in at.info)
+    assert any(c.value.startswith(f"{n} images in 2 classes") for c in at.caption)
+    assert at.text_input(key="tl_set_name").value == "pets"
+    at.button(key="tl_use").click().run()
+    assert not at.exception
+    saved = list_saved()
+    assert [(s["name"], s["count"]) for s in saved] == [("pets", n)]
+    x, _y, _names = load_arrays(saved[0]["id"])
+    assert len({img.tobytes() for img in x}) == n  # no image twice
+    assert any(f"Saved the image set 'pets' ({n} images); {n} duplicate(s) left out" in m.value
+               for m in at.success)
+    at.run()
+    assert at.text_input(key="tl_set_name").value == "pets (2)"
+    at.button(key="tl_use").click().run()
+    at.text_input(key="tl_set_name").set_value("my own name").run()
+    at.button(key="tl_use").click().run()
+    assert not at.exception
+    assert sorted(s["name"] for s in list_saved()) == ["my own name", "pets", "pets (2)"]
 
 
 def test_too_few_classes_is_a_clear_message_and_nothing_is_saved(store):
