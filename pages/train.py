@@ -23,7 +23,7 @@ from playground.train.config import (DEFAULT_LR, DEVICES, OPTIMIZERS, PRECISIONS
                                      default_backend, installed_backends)
 from playground.train.worker import launch, max_jobs
 from playground.training_charts import CURVE_KEYS, confusion_figure, curves_figure, steps_per_epoch
-from playground.ui.errors import error_text, show_error
+from playground.ui.errors import error_text, show_error, show_failure
 from playground.ui.live_runs import live_section
 from playground.ui.router import ensure_routed
 from playground.ui.run_status import duration_text, metric_text, result_label
@@ -221,8 +221,8 @@ def _results(runs: list[RunRecord]) -> None:
                           "page has all of them.")
     rec = by_id[run_id]
     if rec.status == "FAILED":
-        st.error(f"**This run failed**: {rec.error or 'no error message was recorded'}",
-                 icon=":material/error:")
+        show_failure("This run failed", rec.error or "no error message was recorded",
+                     icon=":material/error:")
         tail = store().log_tail(rec.run_id, 30)
         if tail:
             with st.expander("Worker log (last lines)"):

@@ -26,8 +26,8 @@ from playground.transfer.backbone_choice import backbone_runs
 from playground.transfer.backbones import keras_backbones
 from playground.ui import image_sets
 from playground.ui.backbone_picker import (WORKING_SIDE, backbone_label, backbone_side,
-                                           keras_backbone, run_backbone)
-from playground.ui.errors import error_text
+                                           keras_backbone, run_backbone, show_backbone)
+from playground.ui.errors import error_text, show_failure
 from playground.ui.live_runs import live_section
 from playground.ui.router import ensure_routed
 from playground.ui.run_store import require_store, store
@@ -187,16 +187,18 @@ def _launch(config: TrainConfig) -> bool:
 
 
 def _retry_without_imagenet(run_id: str) -> None:
-    """Launch the failed run's config again with weights 'none' (a button callback)."""
+    """Launch the failed run's config again with weights 'none' (a button callback); the
+    backbone widgets then show what runs."""
     doc = store().run_config(run_id)
     try:
         if doc is None:
             raise ValueError("no config.json in its run folder or artifacts")
-        config = TrainConfig.from_dict(doc)
+        config = without_imagenet(TrainConfig.from_dict(doc))
     except (ValueError, TypeError) as e:
         st.session_state["tl_launch_error"] = f"The failed run's settings cannot be read: {e}"
         return
-    _launch(without_imagenet(config))
+    if _launch(config):
+        show_backbone(config.options)
 
 
 def _run_options(run_id: str) -> dict:
@@ -219,8 +221,8 @@ def _outcome(runs: list[RunRecord]) -> None:
     if rec is None or rec.active:
         return
     if rec.status == "FAILED":
-        st.error(f"**The run failed**: {rec.error or 'no error message was recorded'}",
-                 icon=":material/error:")
+        show_failure("The run failed", rec.error or "no error message was recorded",
+                     icon=":material/error:")
         if _run_options(rec.run_id).get("weights") == "imagenet":
             st.button("Retry from random initialisation (weights 'none')", key="tl_retry",
                       icon=":material/refresh:", on_click=_retry_without_imagenet,

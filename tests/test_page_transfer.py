@@ -247,10 +247,52 @@ def test_failed_run_shows_its_error_and_offers_random_initialisation(store, monk
     at.run()
     assert not at.exception
     assert any(message in e.value for e in at.error)
+    at.selectbox(key="tl_backbone").set_value("ResNet50").run()  # changed since the failure
+    assert at.radio(key="tl_weights").value == "imagenet"
     at.button(key="tl_retry").click().run()
     assert not at.exception
     assert len(launched) == 1 and launched[0].options["weights"] == "none"
     assert at.session_state["tl_run"] == "newrun"
+    # the widgets show what runs now: the failed run's backbone, from random initialisation
+    assert at.selectbox(key="tl_backbone").value == "MobileNetV2"
+    assert at.radio(key="tl_weights").value == "none"
+
+
+def test_the_offline_imagenet_message_shows_the_whole_address(store):
+    """The message names the file to place and where; the address to fetch it from is shown
+    whole (in a code block, wrapped), never cut inside the error box."""
+    from playground.transfer.backbones import _weights_error
+    url = ("https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+           "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5")
+    fname = url.rsplit("/", 1)[-1]
+    message = str(_weights_error("MobileNetV2", Exception(
+        f"URL fetch failure on {url}: None -- [Errno -2] Name or service not known")))
+    assert message.count("https://") == 1 and url in message  # once, and whole
+    config = TrainConfig(target="MobileNetV2", dataset="upload", dataset_options={"id": "x"},
+                         recipe="transfer", name="offline",
+                         options={"backbone": "MobileNetV2", "weights": "imagenet"})
+    run_id = store.create_run("offline", config.store_params())
+    store.log_text(run_id, config.to_json(), "config.json")
+    store.finish(run_id, "FAILED", message)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["tl_run"] = run_id
+    at.run()
+    assert not at.exception
+    shown = [e.value for e in at.error if "The run failed" in e.value]
+    assert len(shown) == 1 and f"Place {fname} (from the address below) in" in shown[0]
+    assert "https://" not in shown[0]
+    assert [c.value for c in at.code] == [url]
+    assert at.code[0].proto.wrap_lines
+
+
+def test_the_zip_label_is_not_mangled_by_markdown(store):
+    """'cats/*.jpg, dogs/*.jpg' in a label is markdown: the stars made italics of '.jpg, dogs/'."""
+    import re
+    at = _page()
+    label = [e.proto.label for e in at.get("file_uploader") if "zip" in e.proto.label][0]
+    outside_code = re.sub(r"`[^`]*`", "", label)
+    assert "*" not in outside_code and "_" not in outside_code
+    assert "`cats/*.jpg`" in label
 
 
 # --- transfer that learns, through the page ---------------------------------------------------

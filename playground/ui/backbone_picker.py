@@ -52,6 +52,20 @@ def backbone_side(sources: dict[str, RunRecord]) -> int:
     return int(ss.get(f"tl_size_{key}") or default_size(key))
 
 
+def show_backbone(options: dict[str, Any]) -> None:
+    """Set the backbone widgets to a launched run's options (backbone, size, weights), so
+    they show what runs (call it from a button callback, before the widgets are drawn)."""
+    ss = st.session_state
+    key = options.get("backbone")
+    if not key or str(key).startswith(RUN_PREFIX):
+        return
+    ss["tl_backbone"] = key
+    if options.get("image_size") in size_options(key):
+        ss[f"tl_size_{key}"] = options["image_size"]
+    if options.get("weights") in ("imagenet", "none"):
+        ss["tl_weights"] = options["weights"]
+
+
 def run_backbone(rec: RunRecord) -> int:
     """The figures of a run backbone; returns its input side."""
     shape = run_input_shape(rec.params) or (WORKING_SIDE, WORKING_SIDE, 3)
