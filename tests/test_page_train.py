@@ -99,9 +99,11 @@ def test_train_button_runs_a_job_in_the_background_and_shows_its_results(store):
         assert json.loads(runs[0].params["dataset_options"]) == {
             "classes": 3, "image_size": 24, "count": 300, "noise": 0.1, "channels": 3,
             "clutter": 0}
-        # the live view of the run the button started
+        # the live view of the run the button started: running at once, with a slot free
         assert any(s.value == "Running" for s in at.subheader)
         assert at.button(key=f"cancel_{run_id}")
+        texts = [p.proto.text for p in at.get("progress")]
+        assert texts and not any(t.startswith("Queued") for t in texts), texts
     finally:
         rec = _wait_terminal(store, run_id)
     assert rec.status == "FINISHED", rec.error

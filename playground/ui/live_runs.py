@@ -13,6 +13,7 @@ from playground.ui.run_status import STATUS_ICON, duration_text, metric_text
 from playground.ui.run_store import store
 
 LIVE_EVERY_S = 1.0
+STARTING = "Starting: the worker process is loading Keras"  # RUNNING, before it prepares
 
 
 def live_progress(rec: RunRecord, progress: dict[str, Any], waiting: Mapping[str, str]
@@ -25,6 +26,7 @@ def live_progress(rec: RunRecord, progress: dict[str, Any], waiting: Mapping[str
         st.progress(0.0, text="Queued: waiting for a free job slot")
         return None
     phase = progress.get("phase")
+    waiting = {"starting": STARTING, **waiting}
     if phase is None or phase in waiting:
         st.progress(0.0, text=waiting.get(phase, "Preparing..."))
         return None
