@@ -15,7 +15,7 @@ from playground.cached import analyze_spec
 from playground.cost import format_count
 from playground.data import DATASETS
 from playground.errors import SpecError
-from playground.run_setup import train_config
+from playground.run_setup import builder_model_name, train_config
 from playground.spec import ArchSpec
 from playground.store import RunRecord
 from playground.targets import spec_from_json_text
@@ -44,17 +44,18 @@ SHARED_OPTIONS = ("val_split", "seed")
 
 # --- the form ------------------------------------------------------------------------------
 def _builder_spec() -> ArchSpec | None:
+    """The Builder's model under the name it trains as ("resnet18 (edited)" once changed)."""
     session = st.session_state.get("builder")
     spec = getattr(session, "spec", None)
-    return spec if spec is not None and spec.blocks else None
+    return spec.replace(name=builder_model_name(spec)) if spec is not None and spec.blocks \
+        else None
 
 
-def _arch_label(key: str) -> str:
+def _arch_label(key: str, builder: ArchSpec | None) -> str:
     if key == QUICK:
-        return "quick-cnn: 3 small convs, trains in seconds"
+        return "quick-cnn: 3 small convs"
     if key == BUILDER:
-        spec = _builder_spec()
-        return f"The model in the Builder ({spec.name if spec else '?'})"
+        return f"The model in the Builder ({builder.name if builder else '?'})"
     if key == UPLOAD:
         return "Upload a spec JSON..."
     return f"{key} ({ZOO.get(key).family})"
@@ -63,12 +64,14 @@ def _arch_label(key: str) -> str:
 def _choose_architecture() -> tuple[str, ArchSpec | None, str | None]:
     """The architecture widgets; returns (choice, spec or None, zoo target name or None)."""
     zoo = [n for n in ZOO.list() if ZOO.get(n).is_spec]
-    options = ([BUILDER] if _builder_spec() is not None else []) + [QUICK] + zoo + [UPLOAD]
-    choice = st.selectbox("Architecture", options, format_func=_arch_label, key="train_arch")
+    builder = _builder_spec()
+    options = ([BUILDER] if builder is not None else []) + [QUICK] + zoo + [UPLOAD]
+    choice = st.selectbox("Architecture", options, key="train_arch",
+                          format_func=lambda k: _arch_label(k, builder))
     if choice == QUICK:
         return choice, QUICK_CNN, None
     if choice == BUILDER:
-        return choice, _builder_spec(), None
+        return choice, builder, None
     if choice == UPLOAD:
         up = st.file_uploader("Spec JSON", type=["json"], key="train_upload",
                               help="A spec saved from the Builder (Save, load and share).")

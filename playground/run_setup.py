@@ -1,13 +1,14 @@
 """From a page's form values to a validated :class:`TrainConfig`: the Train page's job (the
-learning rate typed as text, a file data set that needs its path) and the Transfer page's
-fine-tune (its run name, the weights of a run backbone, the image set at the backbone's side).
-Each raises a :class:`SpecError` naming the first wrong option, before anything is launched."""
+learning rate typed as text, a file data set that needs its path, the name a Builder model
+trains under) and the Transfer page's fine-tune (its run name, the weights of a run backbone,
+the image set at the backbone's side). Each raises a :class:`SpecError` naming the first wrong option, before anything is launched."""
 from __future__ import annotations
 
 import math
 from typing import Any, Mapping
 
 from playground.errors import SpecError
+from playground.spec import ArchSpec
 from playground.store import RunRecord
 from playground.train.config import TrainConfig
 from playground.transfer.backbones import RUN_PREFIX
@@ -36,6 +37,23 @@ def train_config(values: Mapping[str, Any]) -> TrainConfig:
     if kwargs.get("dataset") in FILE_DATASETS and not kwargs.get("dataset_options", {}).get("path"):
         raise SpecError(f"data set '{kwargs['dataset']}'", "upload a file or give a path")
     return TrainConfig(**kwargs).validate()
+
+
+def builder_model_name(spec: ArchSpec) -> str:
+    """The architecture name a Builder model trains under: its own name, or ``"<zoo name>
+    (edited)"`` when it still carries a zoo entry's name but is no longer that architecture
+    (the input shape and class count aside: training fits those to the data), so the
+    Leaderboard never shows an edited model as the zoo's."""
+    from playground.editor import EditSession
+    from playground.zoo import ZOO
+    if spec.name not in ZOO or not ZOO.get(spec.name).is_spec:
+        return spec.name
+
+    def same_data(s: ArchSpec) -> ArchSpec:  # block names as the Builder gives them
+        return EditSession.start(s).spec.with_input((32, 32, 3), 2)
+
+    edited = same_data(spec) != same_data(ZOO.get(spec.name).spec())
+    return f"{spec.name} (edited)" if edited else spec.name
 
 
 def transfer_run_name(backbone: str, set_name: str, source: RunRecord | None = None) -> str:
@@ -73,5 +91,5 @@ def without_imagenet(config: TrainConfig) -> TrainConfig:
                         name=(config.name or "transfer") + " (random init)")
 
 
-__all__ = ["FILE_DATASETS", "parse_float", "train_config", "transfer_run_config",
+__all__ = ["FILE_DATASETS", "builder_model_name", "parse_float", "train_config", "transfer_run_config",
            "transfer_run_name", "without_imagenet"]

@@ -62,6 +62,23 @@ def test_builder_model_is_offered_first(store):
     assert _metric(at, "Parameters") == f"{8 * 9 * 3 + 8 + 8 * 3 + 3}"  # RGB conv + 3-class head
 
 
+def test_an_edited_zoo_model_from_the_builder_trains_under_its_own_name(store, monkeypatch):
+    from playground.zoo import ZOO
+    launched = []
+    monkeypatch.setattr("playground.train.worker.launch",
+                        lambda c, s=None: launched.append(c) or "run-id-0")
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["builder"] = EditSession.start().load(
+        ZOO.get("resnet20-cifar").spec()).delete_block(1)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="train_arch").options[0] == \
+        "The model in the Builder (resnet20-cifar (edited))"
+    at.button(key="train_go").click().run()
+    assert not at.exception
+    assert [c.architecture for c in launched] == ["resnet20-cifar (edited)"]
+
+
 def test_headless_builder_model_blocks_the_train_button(store):
     at = AppTest.from_file(PAGE, default_timeout=120)
     spec = ArchSpec.from_dict({"name": "nohead", "input_shape": [32, 32, 1], "blocks": [

@@ -88,3 +88,17 @@ def test_without_imagenet():
     retry = without_imagenet(config)
     assert retry.options == {"backbone": "MobileNetV2", "weights": "none"}
     assert retry.name == "offline try (random init)" and config.options["weights"] == "imagenet"
+
+
+def test_an_edited_zoo_model_trains_under_a_name_of_its_own():
+    """Builder -> Start from a zoo entry -> an edit: the leaderboard must not call it the zoo's."""
+    from playground.editor import EditSession
+    from playground.run_setup import builder_model_name
+    from playground.zoo import ZOO
+    loaded = EditSession.start().load(ZOO.get("resnet20-cifar").spec())
+    assert builder_model_name(loaded.spec) == "resnet20-cifar"
+    assert builder_model_name(loaded.set_input((64, 64, 1)).spec) == "resnet20-cifar"
+    assert builder_model_name(loaded.delete_block(1).spec) == "resnet20-cifar (edited)"
+    assert builder_model_name(loaded.delete_block(1).undo().spec) == "resnet20-cifar"
+    assert builder_model_name(loaded.delete_block(1).spec.replace(name="my net")) == "my net"
+    assert builder_model_name(ZOO.get("lenet5").spec()) == "lenet5"
