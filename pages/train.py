@@ -15,7 +15,7 @@ from playground.cached import analyze_spec
 from playground.cost import format_count
 from playground.data import DATASETS
 from playground.errors import SpecError
-from playground.run_setup import builder_model_name, train_config
+from playground.run_setup import builder_model_name, time_estimate, train_config
 from playground.spec import ArchSpec
 from playground.store import RunRecord
 from playground.targets import spec_from_json_text
@@ -86,34 +86,34 @@ def _choose_architecture() -> tuple[str, ArchSpec | None, str | None]:
     return choice, ZOO.get(choice).spec(), choice
 
 
-def _cost_preview(spec: ArchSpec | None, shape: Any) -> str | None:
-    """Params and MACs of the architecture as it will be trained; returns an error text when
-    the architecture cannot take this data."""
+def _cost_preview(spec: ArchSpec | None, shape: Any) -> tuple[str | None, float | None]:
+    """Params and MACs of the architecture as it will be trained; returns (an error text when
+    the architecture cannot take this data, its MACs per image)."""
     if spec is None:
         st.info("Upload a spec JSON to train it.")
-        return "no architecture"
+        return "no architecture", None
     if spec.head is None or spec.head.type == "no_head":
         msg = (f"**{spec.name}** has no classifier head: add one (e.g. a global-average-pool "
                "head) in the Builder before training it.")
         st.error(msg)
-        return msg
+        return msg, None
     adapted = spec if shape is None else spec.with_input(*shape)
     try:
         with st.spinner("Measuring the architecture..."):
             report = analyze_spec(adapted)
     except SpecError as e:
         show_error(e, "This architecture does not fit the data: ")
-        return error_text(e)
+        return error_text(e), None
     cols = st.columns(2)
     cols[0].metric("Parameters", format_count(report.params), help=f"{report.params:,}")
     cols[1].metric("MACs / image", format_count(report.macs), help=f"{report.macs:,}")
     where = "x".join(map(str, adapted.input_shape))
     st.caption(f"At the data's input {where}" + (f", {shape[1]} classes" if shape and shape[1]
                                                  else "") + ".")
-    return None
+    return None, float(report.macs)
 
 
-def _form() -> tuple[dict[str, Any], str | None]:
+def _form(runs: list[RunRecord]) -> tuple[dict[str, Any], str | None]:
     """Every widget of the job; returns (TrainConfig keyword arguments, blocking error)."""
     left, middle, right = st.columns([1.1, 1, 1], gap="large")
     with left:
@@ -126,7 +126,7 @@ def _form() -> tuple[dict[str, Any], str | None]:
                                                           else " (download)"))
         options = dataset_options(dataset, skip=SHARED_OPTIONS)
     with left:
-        blocked = _cost_preview(spec, DATASETS.get(dataset).shape(options))
+        blocked, macs = _cost_preview(spec, DATASETS.get(dataset).shape(options))
     with right:
         st.markdown("##### Budget and optimiser")
         c1, c2 = st.columns(2)
@@ -140,6 +140,7 @@ def _form() -> tuple[dict[str, Any], str | None]:
                                                         "adamw": "AdamW"}[o])
         lr_text = st.text_input("Learning rate", key=f"train_lr_{optimizer}",
                                 value="0.003" if optimizer != "sgd" else str(DEFAULT_LR["sgd"]))
+        estimate = st.empty()  # filled once the validation split below is known
     with st.expander("Advanced: schedule, regularisation, augmentation, precision, device"):
         a, b, c, d = st.columns(4, gap="medium")
         schedule = a.selectbox("LR schedule", SCHEDULES, key="train_schedule")
@@ -170,6 +171,9 @@ def _form() -> tuple[dict[str, Any], str | None]:
                                    key="train_val_split")
         run_name = st.text_input("Run name", key="train_name",
                                  placeholder="default: <architecture> on <data set>")
+    if macs:
+        estimate.caption(time_estimate(macs, DATASETS.get(dataset).count(options),
+                                       float(val_split), epochs, runs))
     kwargs = dict(
         spec=spec.to_dict() if spec is not None and target is None else None,
         target=target or "", dataset=dataset, dataset_options=options, epochs=epochs,
@@ -182,7 +186,8 @@ def _form() -> tuple[dict[str, Any], str | None]:
     return kwargs, blocked
 
 
-def _train_button(kwargs: dict[str, Any], blocked: str | None) -> None:
+def _train_button(kwargs: dict[str, Any], blocked: str | None) -> bool:
+    """The Train button and its note; True when it launched a run."""
     col, note = st.columns([1, 4], vertical_alignment="center")
     pressed = col.button("Train", type="primary", icon=":material/play_arrow:",
                          key="train_go", disabled=blocked is not None, width="stretch")
@@ -190,13 +195,14 @@ def _train_button(kwargs: dict[str, Any], blocked: str | None) -> None:
     note.caption(f"Runs in a background process ({slots} job slot{'s' if slots > 1 else ''}; "
                  "more runs wait in a queue). Closing the tab does not stop it.")
     if not pressed:
-        return
+        return False
     try:
         run_id = launch(train_config(kwargs), store())
     except SpecError as e:
         show_error(e)
-        return
+        return False
     st.toast(f"Started run {run_id[:8]}", icon=":material/play_arrow:")
+    return True
 
 
 # --- live runs -----------------------------------------------------------------------------
@@ -269,16 +275,17 @@ def page() -> None:
     require_store()
     st.caption("Pick an architecture, a data set and a budget; press Train. The run trains in "
                "a background process and lands on the Leaderboard.")
-    kwargs, blocked = _form()
-    _train_button(kwargs, blocked)
-    st.divider()
     runs = store().list_runs()
+    kwargs, blocked = _form(runs)
+    if _train_button(kwargs, blocked):
+        runs = store().list_runs()  # with the new run
+    st.divider()
     live_section(any(r.active for r in runs), "", {
         "preparing": "Preparing: loading the data and building the model"},
         title="Running", on_end=_focus_ended)
     _results(runs)
     if not runs:
-        st.info("No runs yet: the defaults above (quick-cnn on shapes) train in a few seconds.")
+        st.info("No runs yet: press Train; the estimate above says about how long it takes.")
 
 
 freeze_import_heap()

@@ -34,6 +34,10 @@ def _metric(at, label):
     return [m for m in at.metric if m.label == label][0].value
 
 
+def _metric_help(at, label):
+    return [m for m in at.metric if m.label == label][0].help
+
+
 def test_defaults_show_the_starter_model_and_its_cost(store):
     at = _page()
     assert not at.exception
@@ -77,6 +81,25 @@ def test_an_edited_zoo_model_from_the_builder_trains_under_its_own_name(store, m
     at.button(key="train_go").click().run()
     assert not at.exception
     assert [c.architecture for c in launched] == ["resnet20-cifar (edited)"]
+
+
+def test_the_time_hint_follows_the_architecture_not_a_promise_of_seconds(store):
+    """The Builder's ResNet-50 on 3,000 shapes: about a minute or more per epoch on a CPU."""
+    from playground.run_setup import DEFAULT_TRAIN_RATE, epoch_seconds, time_estimate
+    from playground.zoo import ZOO
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["builder"] = EditSession.start().load(ZOO.get("resnet50").spec())
+    at.run()
+    assert not at.exception
+    macs = float(_metric_help(at, "MACs / image").replace(",", ""))
+    hints = [c.value for c in at.caption if c.value.startswith("Estimated time")]
+    assert hints == [time_estimate(macs, 3000, 0.2, 10)]
+    assert epoch_seconds(macs, 3000, 0.2, DEFAULT_TRAIN_RATE) > 30
+    assert "min for 10 epochs" in hints[0]
+    assert not any("second" in i.value for i in at.info)  # no blanket "a few seconds"
+    at.selectbox(key="train_arch").set_value("quick-cnn").run()
+    hints = [c.value for c in at.caption if c.value.startswith("Estimated time")]
+    assert len(hints) == 1 and " s per epoch" in hints[0]
 
 
 def test_headless_builder_model_blocks_the_train_button(store):

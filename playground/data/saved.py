@@ -85,6 +85,13 @@ def load_upload(id: str = "", val_split: float = 0.2, seed: int = 0) -> Dataset:
     return split("upload", x, y, names, val_split, seed, set_id=id)
 
 
+def _upload_count(options: dict[str, Any]) -> int | None:
+    try:
+        return int(saved_info(options.get("id", ""))["count"])
+    except (SpecError, OSError, ValueError, KeyError):
+        return None
+
+
 DATASETS.add("upload", DatasetInfo(
     "upload", "Images uploaded in the app (stored as arrays by id).", load_upload, True,
-    {"id": "", "val_split": 0.2, "seed": 0}))
+    {"id": "", "val_split": 0.2, "seed": 0}, count_of=_upload_count))
