@@ -115,7 +115,7 @@ def _cost_preview(spec: ArchSpec | None, shape: Any) -> tuple[str | None, float 
 
 def _form(runs: list[RunRecord]) -> tuple[dict[str, Any], str | None]:
     """Every widget of the job; returns (TrainConfig keyword arguments, blocking error)."""
-    left, middle, right = st.columns([1.1, 1, 1], gap="large")
+    left, middle = st.columns(2, gap="large")
     with left:
         st.markdown("##### Model")
         choice, spec, target = _choose_architecture()
@@ -127,22 +127,22 @@ def _form(runs: list[RunRecord]) -> tuple[dict[str, Any], str | None]:
         options = dataset_options(dataset, skip=SHARED_OPTIONS)
     with left:
         blocked, macs = _cost_preview(spec, DATASETS.get(dataset).shape(options))
-    with right:
-        st.markdown("##### Budget and optimiser")
-        c1, c2 = st.columns(2)
-        epochs = int(c1.number_input("Epochs", 1, 10000, 10, key="train_epochs"))
-        budget = c2.number_input("Time budget (s)", 0, 7 * 86400, 0, step=30, key="train_budget",
-                                 help="Stop after this many seconds even if epochs remain "
-                                      "(0 = no limit).")
-        batch = int(c1.number_input("Batch size", 1, 65536, 32, key="train_batch"))
-        optimizer = c2.selectbox("Optimizer", OPTIMIZERS, key="train_optimizer",
-                                 format_func=lambda o: {"sgd": "SGD + momentum", "adam": "Adam",
-                                                        "adamw": "AdamW"}[o])
-        lr_text = st.text_input("Learning rate", key=f"train_lr_{optimizer}",
-                                value="0.003" if optimizer != "sgd" else str(DEFAULT_LR["sgd"]))
-        estimate = st.empty()  # filled once the validation split below is known
+    st.markdown("##### Budget and optimiser")
+    c1, c2, c3, c4 = st.columns(4)
+    epochs = int(c1.number_input("Epochs", 1, 10000, 10, key="train_epochs"))
+    budget = c2.number_input("Time budget (s)", 0, 7 * 86400, 0, step=30, key="train_budget",
+                             help="Stop after this many seconds even if epochs remain "
+                                  "(0 = no limit).")
+    batch = int(c3.number_input("Batch size", 1, 65536, 32, key="train_batch"))
+    optimizer = c4.selectbox("Optimizer", OPTIMIZERS, key="train_optimizer",
+                             format_func=lambda o: {"sgd": "SGD + momentum", "adam": "Adam",
+                                                    "adamw": "AdamW"}[o])
+    c1, c2 = st.columns([1, 3], vertical_alignment="center")
+    lr_text = c1.text_input("Learning rate", key=f"train_lr_{optimizer}",
+                            value="0.003" if optimizer != "sgd" else str(DEFAULT_LR["sgd"]))
+    estimate = c2.empty()  # filled once the validation split below is known
     with st.expander("Advanced: schedule, regularisation, augmentation, precision, device"):
-        a, b, c, d = st.columns(4, gap="medium")
+        a, b, c, d = st.columns(2, gap="medium") + st.columns(2, gap="medium")  # fits 1024 px
         schedule = a.selectbox("LR schedule", SCHEDULES, key="train_schedule")
         weight_decay = a.number_input("Weight decay", 0.0, 1.0, 0.0, step=1e-4, format="%.4f",
                                       key="train_wd")
@@ -224,8 +224,7 @@ def _results(runs: list[RunRecord]) -> None:
         ss.pop("train_result", None)
     st.subheader("Results")
     by_id = {r.run_id: r for r in done}
-    pick, _ = st.columns([3, 2])
-    run_id = pick.selectbox("Run", ids, format_func=lambda i: result_label(by_id[i]),
+    run_id = st.selectbox("Run", ids, format_func=lambda i: result_label(by_id[i]),
                           key="train_result", help="The most recent runs; the Leaderboard "
                           "page has all of them.")
     rec = by_id[run_id]
@@ -240,7 +239,7 @@ def _results(runs: list[RunRecord]) -> None:
         st.warning(f"**Stopped before the end**: {rec.error or 'cancelled'}",
                    icon=":material/cancel:")
     m, p = rec.metrics, rec.params
-    cols = st.columns(6)
+    cols = st.columns(3) + st.columns(3)  # two rows: six figures do not fit one at 1024 px
     for warning in rec.warnings:
         st.warning(warning, icon=":material/report:")
     cols[0].metric("Val accuracy", metric_text(rec.val_accuracy, "%"),

@@ -117,7 +117,8 @@ def _weights_error(name: str, e: Exception) -> SpecError:
     cache = keras_cache_dir()
     if url:  # the address once and whole (a cut one in the reason helps nobody)
         fname = url.group(0).rsplit("/", 1)[-1]
-        reason = first_line(Exception(text.replace(url.group(0), fname)), 200)
+        after = re.sub(r"^[:\s]*(None\s*--\s*)?", "", text.split(url.group(0), 1)[1])
+        reason = first_line(Exception(after or text.replace(url.group(0), fname)), 200)
         return SpecError(f"backbone '{name}'", f"ImageNet weights could not be downloaded "
                          f"({reason}). Place {fname} (from {url.group(0)}) in "
                          f"{cache}, or choose weights 'none' to start from random "

@@ -113,7 +113,7 @@ def _class_card(cls: str) -> list[tuple[str, str]]:
         bad += b
         keys += [(name, key)] if t else []
     with st.container(border=True, key=f"tl_card_{_slug(cls)}"):
-        head, remove = st.columns([6, 1], vertical_alignment="center")
+        head, remove = st.columns([3, 1], vertical_alignment="center")
         head.markdown(f"**{cls}** · {len(thumbs)} image{'s' if len(thumbs) != 1 else ''}")
         remove.button("Remove", key=f"tl_rm_{_slug(cls)}", icon=":material/delete:",
                       on_click=_remove_class, args=(cls,), width="stretch")
@@ -137,7 +137,7 @@ def class_section() -> Keyed:
     """Classes by name: the new-class field and a card per class; returns the usable files
     (name, content key) of each class."""
     ss = st.session_state
-    name_col, add_col, _ = st.columns([3, 1, 3], vertical_alignment="bottom")
+    name_col, add_col, _ = st.columns([3, 2, 2], vertical_alignment="bottom")
     name_col.text_input("New class", key="tl_new_class", placeholder="e.g. cat", max_chars=40)
     add_col.button("Add class", key="tl_add_class", icon=":material/add:", on_click=_add_class,
                    width="stretch")

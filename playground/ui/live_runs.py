@@ -47,7 +47,7 @@ def live_run(rec: RunRecord, prefix: str, waiting: Mapping[str, str],
     per-batch loss (off where the batches are not the epoch's images, e.g. cached features)."""
     p = store().progress(rec.run_id)
     with st.container(border=True, key=f"{prefix}live_{rec.run_id}"):
-        head, button = st.columns([5, 1], vertical_alignment="center")
+        head, button = st.columns([3, 1], vertical_alignment="center")
         phase = p.get("phase")
         state = rec.status.lower() + (f" · {phase}" if phase and phase != "train" else "")
         head.markdown(f"{STATUS_ICON.get(rec.status, '')} **{rec.name}** · {state} · "
