@@ -15,7 +15,7 @@ from playground.cached import analyze_spec
 from playground.cost import format_count
 from playground.data import DATASETS
 from playground.errors import SpecError
-from playground.run_setup import train_config
+from playground.run_setup import builder_model_name, time_estimate, train_config
 from playground.spec import ArchSpec
 from playground.store import RunRecord
 from playground.targets import spec_from_json_text
@@ -23,7 +23,7 @@ from playground.train.config import (DEFAULT_LR, DEVICES, OPTIMIZERS, PRECISIONS
                                      default_backend, installed_backends)
 from playground.train.worker import launch, max_jobs
 from playground.training_charts import CURVE_KEYS, confusion_figure, curves_figure, steps_per_epoch
-from playground.ui.errors import error_text, show_error
+from playground.ui.errors import error_text, show_error, show_failure
 from playground.ui.live_runs import live_section
 from playground.ui.router import ensure_routed
 from playground.ui.run_status import duration_text, metric_text, result_label
@@ -45,17 +45,18 @@ SHARED_OPTIONS = ("val_split", "seed")
 
 # --- the form ------------------------------------------------------------------------------
 def _builder_spec() -> ArchSpec | None:
+    """The Builder's model under the name it trains as ("resnet18 (edited)" once changed)."""
     session = st.session_state.get("builder")
     spec = getattr(session, "spec", None)
-    return spec if spec is not None and spec.blocks else None
+    return spec.replace(name=builder_model_name(spec)) if spec is not None and spec.blocks \
+        else None
 
 
-def _arch_label(key: str) -> str:
+def _arch_label(key: str, builder: ArchSpec | None) -> str:
     if key == QUICK:
-        return "quick-cnn: 3 small convs, trains in seconds"
+        return "quick-cnn: 3 small convs"
     if key == BUILDER:
-        spec = _builder_spec()
-        return f"The model in the Builder ({spec.name if spec else '?'})"
+        return f"The model in the Builder ({builder.name if builder else '?'})"
     if key == UPLOAD:
         return "Upload a spec JSON..."
     return f"{key} ({ZOO.get(key).family})"
@@ -64,12 +65,14 @@ def _arch_label(key: str) -> str:
 def _choose_architecture() -> tuple[str, ArchSpec | None, str | None]:
     """The architecture widgets; returns (choice, spec or None, zoo target name or None)."""
     zoo = [n for n in ZOO.list() if ZOO.get(n).is_spec]
-    options = ([BUILDER] if _builder_spec() is not None else []) + [QUICK] + zoo + [UPLOAD]
-    choice = st.selectbox("Architecture", options, format_func=_arch_label, key="train_arch")
+    builder = _builder_spec()
+    options = ([BUILDER] if builder is not None else []) + [QUICK] + zoo + [UPLOAD]
+    choice = st.selectbox("Architecture", options, key="train_arch",
+                          format_func=lambda k: _arch_label(k, builder))
     if choice == QUICK:
         return choice, QUICK_CNN, None
     if choice == BUILDER:
-        return choice, _builder_spec(), None
+        return choice, builder, None
     if choice == UPLOAD:
         up = st.file_uploader("Spec JSON", type=["json"], key="train_upload",
                               help="A spec saved from the Builder (Save, load and share).")
@@ -84,36 +87,36 @@ def _choose_architecture() -> tuple[str, ArchSpec | None, str | None]:
     return choice, ZOO.get(choice).spec(), choice
 
 
-def _cost_preview(spec: ArchSpec | None, shape: Any) -> str | None:
-    """Params and MACs of the architecture as it will be trained; returns an error text when
-    the architecture cannot take this data."""
+def _cost_preview(spec: ArchSpec | None, shape: Any) -> tuple[str | None, float | None]:
+    """Params and MACs of the architecture as it will be trained; returns (an error text when
+    the architecture cannot take this data, its MACs per image)."""
     if spec is None:
         st.info("Upload a spec JSON to train it.")
-        return "no architecture"
+        return "no architecture", None
     if spec.head is None or spec.head.type == "no_head":
         msg = (f"**{spec.name}** has no classifier head: add one (e.g. a global-average-pool "
                "head) in the Builder before training it.")
         st.error(msg)
-        return msg
+        return msg, None
     adapted = spec if shape is None else spec.with_input(*shape)
     try:
         with st.spinner("Measuring the architecture..."):
             report = analyze_spec(adapted)
     except SpecError as e:
         show_error(e, "This architecture does not fit the data: ")
-        return error_text(e)
+        return error_text(e), None
     cols = st.columns(2)
     cols[0].metric("Parameters", format_count(report.params), help=f"{report.params:,}")
     cols[1].metric("MACs / image", format_count(report.macs), help=f"{report.macs:,}")
     where = "x".join(map(str, adapted.input_shape))
     st.caption(f"At the data's input {where}" + (f", {shape[1]} classes" if shape and shape[1]
                                                  else "") + ".")
-    return None
+    return None, float(report.macs)
 
 
-def _form() -> tuple[dict[str, Any], str | None]:
+def _form(runs: list[RunRecord]) -> tuple[dict[str, Any], str | None]:
     """Every widget of the job; returns (TrainConfig keyword arguments, blocking error)."""
-    left, middle, right = st.columns([1.1, 1, 1], gap="large")
+    left, middle = st.columns(2, gap="large")
     with left:
         st.markdown("##### Model")
         choice, spec, target = _choose_architecture()
@@ -124,22 +127,23 @@ def _form() -> tuple[dict[str, Any], str | None]:
                                                           else " (download)"))
         options = dataset_options(dataset, skip=SHARED_OPTIONS)
     with left:
-        blocked = _cost_preview(spec, DATASETS.get(dataset).shape(options))
-    with right:
-        st.markdown("##### Budget and optimiser")
-        c1, c2 = st.columns(2)
-        epochs = int(c1.number_input("Epochs", 1, 10000, 10, key="train_epochs"))
-        budget = c2.number_input("Time budget (s)", 0, 7 * 86400, 0, step=30, key="train_budget",
-                                 help="Stop after this many seconds even if epochs remain "
-                                      "(0 = no limit).")
-        batch = int(c1.number_input("Batch size", 1, 65536, 32, key="train_batch"))
-        optimizer = c2.selectbox("Optimizer", OPTIMIZERS, key="train_optimizer",
-                                 format_func=lambda o: {"sgd": "SGD + momentum", "adam": "Adam",
-                                                        "adamw": "AdamW"}[o])
-        lr_text = st.text_input("Learning rate", key=f"train_lr_{optimizer}",
-                                value="0.003" if optimizer != "sgd" else str(DEFAULT_LR["sgd"]))
+        blocked, macs = _cost_preview(spec, DATASETS.get(dataset).shape(options))
+    st.markdown("##### Budget and optimiser")
+    c1, c2, c3, c4 = st.columns(4)
+    epochs = int(c1.number_input("Epochs", 1, 10000, 10, key="train_epochs"))
+    budget = c2.number_input("Time budget (s)", 0, 7 * 86400, 0, step=30, key="train_budget",
+                             help="Stop after this many seconds even if epochs remain "
+                                  "(0 = no limit).")
+    batch = int(c3.number_input("Batch size", 1, 65536, 32, key="train_batch"))
+    optimizer = c4.selectbox("Optimizer", OPTIMIZERS, key="train_optimizer",
+                             format_func=lambda o: {"sgd": "SGD + momentum", "adam": "Adam",
+                                                    "adamw": "AdamW"}[o])
+    c1, c2 = st.columns([1, 3], vertical_alignment="center")
+    lr_text = c1.text_input("Learning rate", key=f"train_lr_{optimizer}",
+                            value="0.003" if optimizer != "sgd" else str(DEFAULT_LR["sgd"]))
+    estimate = c2.empty()  # filled once the validation split below is known
     with st.expander("Advanced: schedule, regularisation, augmentation, precision, device"):
-        a, b, c, d = st.columns(4, gap="medium")
+        a, b, c, d = st.columns(2, gap="medium") + st.columns(2, gap="medium")  # fits 1024 px
         schedule = a.selectbox("LR schedule", SCHEDULES, key="train_schedule")
         weight_decay = a.number_input("Weight decay", 0.0, 1.0, 0.0, step=1e-4, format="%.4f",
                                       key="train_wd")
@@ -168,6 +172,9 @@ def _form() -> tuple[dict[str, Any], str | None]:
                                    key="train_val_split")
         run_name = st.text_input("Run name", key="train_name",
                                  placeholder="default: <architecture> on <data set>")
+    if macs:
+        estimate.caption(time_estimate(macs, DATASETS.get(dataset).count(options),
+                                       float(val_split), epochs, runs))
     kwargs = dict(
         spec=spec.to_dict() if spec is not None and target is None else None,
         target=target or "", dataset=dataset, dataset_options=options, epochs=epochs,
@@ -180,7 +187,8 @@ def _form() -> tuple[dict[str, Any], str | None]:
     return kwargs, blocked
 
 
-def _train_button(kwargs: dict[str, Any], blocked: str | None) -> None:
+def _train_button(kwargs: dict[str, Any], blocked: str | None) -> bool:
+    """The Train button and its note; True when it launched a run."""
     col, note = st.columns([1, 4], vertical_alignment="center")
     pressed = col.button("Train", type="primary", icon=":material/play_arrow:",
                          key="train_go", disabled=blocked is not None, width="stretch")
@@ -188,13 +196,14 @@ def _train_button(kwargs: dict[str, Any], blocked: str | None) -> None:
     note.caption(f"Runs in a background process ({slots} job slot{'s' if slots > 1 else ''}; "
                  "more runs wait in a queue). Closing the tab does not stop it.")
     if not pressed:
-        return
+        return False
     try:
         run_id = launch(train_config(kwargs), store())
     except SpecError as e:
         show_error(e)
-        return
+        return False
     st.toast(f"Started run {run_id[:8]}", icon=":material/play_arrow:")
+    return True
 
 
 # --- live runs -----------------------------------------------------------------------------
@@ -216,14 +225,13 @@ def _results(runs: list[RunRecord]) -> None:
         ss.pop("train_result", None)
     st.subheader("Results")
     by_id = {r.run_id: r for r in done}
-    pick, _ = st.columns([3, 2])
-    run_id = pick.selectbox("Run", ids, format_func=lambda i: result_label(by_id[i]),
+    run_id = st.selectbox("Run", ids, format_func=lambda i: result_label(by_id[i]),
                           key="train_result", help="The most recent runs; the Leaderboard "
                           "page has all of them.")
     rec = by_id[run_id]
     if rec.status == "FAILED":
-        st.error(f"**This run failed**: {rec.error or 'no error message was recorded'}",
-                 icon=":material/error:")
+        show_failure("This run failed", rec.error or "no error message was recorded",
+                     icon=":material/error:")
         tail = store().log_tail(rec.run_id, 30)
         if tail:
             with st.expander("Worker log (last lines)"):
@@ -232,7 +240,7 @@ def _results(runs: list[RunRecord]) -> None:
         st.warning(f"**Stopped before the end**: {rec.error or 'cancelled'}",
                    icon=":material/cancel:")
     m, p = rec.metrics, rec.params
-    cols = st.columns(6)
+    cols = st.columns(3) + st.columns(3)  # two rows: six figures do not fit one at 1024 px
     for warning in rec.warnings:
         st.warning(warning, icon=":material/report:")
     cols[0].metric("Val accuracy", metric_text(rec.val_accuracy, "%"),
@@ -267,17 +275,18 @@ def page() -> None:
     require_store()
     st.caption("Pick an architecture, a data set and a budget; press Train. The run trains in "
                "a background process and lands on the Leaderboard.")
-    kwargs, blocked = _form()
-    fit_line(kwargs)
-    _train_button(kwargs, blocked)
-    st.divider()
     runs = store().list_runs()
+    kwargs, blocked = _form(runs)
+    fit_line(kwargs)
+    if _train_button(kwargs, blocked):
+        runs = store().list_runs()  # with the new run
+    st.divider()
     live_section(any(r.active for r in runs), "", {
         "preparing": "Preparing: loading the data and building the model"},
         title="Running", on_end=_focus_ended)
     _results(runs)
     if not runs:
-        st.info("No runs yet: the defaults above (quick-cnn on shapes) train in a few seconds.")
+        st.info("No runs yet: press Train; the estimate above says about how long it takes.")
 
 
 freeze_import_heap()

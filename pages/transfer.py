@@ -26,8 +26,8 @@ from playground.transfer.backbone_choice import backbone_runs
 from playground.transfer.backbones import keras_backbones
 from playground.ui import image_sets
 from playground.ui.backbone_picker import (WORKING_SIDE, backbone_label, backbone_side,
-                                           keras_backbone, run_backbone)
-from playground.ui.errors import error_text
+                                           keras_backbone, run_backbone, show_backbone)
+from playground.ui.errors import error_text, show_failure
 from playground.ui.live_runs import live_section
 from playground.ui.router import ensure_routed
 from playground.ui.run_store import require_store, store
@@ -50,27 +50,26 @@ def _images_step(side: int) -> tuple[str | None, float]:
                "the images are decoded, resized and stored as an image set.")
     by_class, by_zip = st.tabs(["Classes and images", "One zip"])
     with by_class:
-        counts = image_sets.class_section()
+        class_items = image_sets.class_section()
     with by_zip:
-        zips, zip_counts = image_sets.zip_section()
-    for cls, n in zip_counts.items():
-        counts[cls] = counts.get(cls, 0) + n
+        zips, zip_items = image_sets.zip_section()
+    counts = image_sets.upload_counts(class_items, zip_items)
     for w in data_warnings(counts) if counts else ():
         st.warning(w, icon=":material/warning:")
-    a, b, c = st.columns([2, 2, 1], vertical_alignment="bottom", gap="medium")
-    set_name = a.text_input("Name of the image set", key="tl_set_name",
-                            placeholder="my images", max_chars=60)
+    a, b = st.columns(2, vertical_alignment="bottom", gap="medium")
+    set_name = image_sets.set_name_input(a, list(counts), zips)
     val_split = b.slider("Validation share", 0.1, 0.5, 0.2, 0.05, key="tl_val",
                          help="Held out from training (per class) to measure accuracy.")
     ready = len([n for n in counts.values() if n]) >= 2
+    c, note = st.columns([1, 2], vertical_alignment="center", gap="medium")
     if c.button("Use these images", key="tl_use", type="primary", icon=":material/done:",
                 disabled=not counts, width="stretch",
                 help=None if ready else "Add at least two classes with images"):
         image_sets.use_images(zips, side, set_name.strip(), val_split)
     if counts:
         train_n, val_n = split_counts(counts, val_split)
-        st.caption(f"{sum(counts.values())} images in {len(counts)} classes → about {train_n} "
-                   f"for training and {val_n} for validation. Stored at {side}×{side} pixels.")
+        note.caption(f"{sum(counts.values())} images in {len(counts)} classes → about {train_n} "
+                     f"for training and {val_n} for validation. Stored at {side}×{side} pixels.")
     image_sets.prepared_messages()
 
     sets = [s for s in list_saved() if not s.get("meta", {}).get("resized_from")]
@@ -111,7 +110,8 @@ def _training_options() -> dict[str, Any]:
              "auto: none for an ImageNet backbone, all of it for a model trained here.")
     out: dict[str, Any] = dict(epochs=epochs, fine_tune_layers=None if ft == "auto" else ft)
     ft_epochs = b.number_input("Fine-tune epochs", 1, 200, None, key="tl_ft_epochs",
-                               placeholder="auto: 3, or 5 for your runs", disabled=ft == 0)
+                               placeholder="auto", disabled=ft == 0,
+                               help="auto: 3 for an ImageNet backbone, 5 for your runs.")
     out["fine_tune_epochs"] = None if ft_epochs is None else int(ft_epochs)
     lr = b.select_slider(
         "Fine-tune learning rate", ["auto", 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3],
@@ -119,13 +119,14 @@ def _training_options() -> dict[str, Any]:
         disabled=ft == 0,
         help="auto: 1e-5 for an ImageNet backbone, 1e-4 for a model trained here.")
     out["fine_tune_lr"] = None if lr == "auto" else float(lr)
-    out["flip"] = c.checkbox("Random horizontal flip", value=True, key="tl_flip")
+    out["flip"] = c.checkbox("Horizontal flip", value=True, key="tl_flip",
+                             help="Each training image is flipped left-right at random.")
     out["translate"] = float(c.slider("Random shift (fraction)", 0.0, 0.3, 0.0, 0.05,
                                       key="tl_translate"))
     out["rotate"] = float(c.slider("Random rotation (fraction of a turn)", 0.0, 0.25, 0.0, 0.05,
                                    key="tl_rotate"))
     with st.expander("More options: head, batch, augmented copies, seed"):
-        d, e, f, g = st.columns(4)
+        d, e, f, g = st.columns(2) + st.columns(2)  # four a row do not fit 1024 px
         out["learning_rate"] = float(d.select_slider(
             "Head learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=3e-3, key="tl_lr",
             format_func=lambda v: f"{v:g}"))
@@ -152,7 +153,7 @@ def _backbone_step(sources: dict[str, RunRecord]) -> tuple[dict[str, Any], int, 
     options = keras_backbones() + list(sources)
     if ss.get("tl_backbone") not in options:
         ss["tl_backbone"] = "MobileNetV2"
-    pick, cost = st.columns([2, 3], gap="large")
+    pick, cost = st.columns(2, gap="large")
     with pick:
         key = st.selectbox("Pretrained model", options, key="tl_backbone",
                            format_func=lambda k: backbone_label(k, sources),
@@ -189,16 +190,18 @@ def _launch(config: TrainConfig) -> bool:
 
 
 def _retry_without_imagenet(run_id: str) -> None:
-    """Launch the failed run's config again with weights 'none' (a button callback)."""
+    """Launch the failed run's config again with weights 'none' (a button callback); the
+    backbone widgets then show what runs."""
     doc = store().run_config(run_id)
     try:
         if doc is None:
             raise ValueError("no config.json in its run folder or artifacts")
-        config = TrainConfig.from_dict(doc)
+        config = without_imagenet(TrainConfig.from_dict(doc))
     except (ValueError, TypeError) as e:
         st.session_state["tl_launch_error"] = f"The failed run's settings cannot be read: {e}"
         return
-    _launch(without_imagenet(config))
+    if _launch(config):
+        show_backbone(config.options)
 
 
 def _run_options(run_id: str) -> dict:
@@ -221,8 +224,8 @@ def _outcome(runs: list[RunRecord]) -> None:
     if rec is None or rec.active:
         return
     if rec.status == "FAILED":
-        st.error(f"**The run failed**: {rec.error or 'no error message was recorded'}",
-                 icon=":material/error:")
+        show_failure("The run failed", rec.error or "no error message was recorded",
+                     icon=":material/error:")
         if _run_options(rec.run_id).get("weights") == "imagenet":
             st.button("Retry from random initialisation (weights 'none')", key="tl_retry",
                       icon=":material/refresh:", on_click=_retry_without_imagenet,

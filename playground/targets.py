@@ -98,8 +98,8 @@ def target_from_upload(filename: str, data: bytes) -> Target:
             raise SpecError(f"file '{name}'", "is not UTF-8 text") from None
         spec = spec_from_json_text(text, f"file '{name}'")
         return Target(spec.name, spec=spec)
-    from playground.data.uploads import save_upload_as
-    return Target(Path(name).stem, path=save_upload_as(data, "model.keras"))
+    from playground.data.uploads import save_upload_as, upload_file_name
+    return Target(Path(name).stem, path=save_upload_as(data, upload_file_name(name, ".keras")))
 
 
 __all__ = ["Target", "resolve", "parse_shape", "load_spec_file", "spec_from_json_text",

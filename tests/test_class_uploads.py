@@ -39,7 +39,8 @@ def test_prepare_keeps_the_good_files_and_gives_each_bad_one_its_reason():
         ("huge.png", huge_png_header()),
         ("ünïcødé-" + "x" * 300 + ".png", one),  # a 1x1 image with a long Unicode name: kept
     ]
-    zipped = zip_bytes({"photos/" + cls + "/z.png": one, "../evil/e.png": one,
+    other = png(np.full((1, 1, 3), 100, "uint8"))
+    zipped = zip_bytes({"photos/" + cls + "/z.png": other, "../evil/e.png": one,
                         "/abs/a.png": one, "photos/" + cls + "/inner.zip": inner})
     prep = cu.prepare(files, [("upload.zip", zipped)], size=32, max_file_bytes=10_000_000)
     assert prep.ok and prep.x.shape[1:] == (32, 32, 3)
@@ -104,3 +105,57 @@ def test_clean_class_name():
     assert cu.clean_class_name("  big\tcat \n") == "big cat"
     assert cu.clean_class_name("\x00\x01") == ""
     assert len(cu.clean_class_name("x" * 100)) == 40
+
+
+# --- the same image twice: through both tabs, or twice in one upload ------------------------
+def _pixels(x: np.ndarray) -> set[bytes]:
+    return {img.tobytes() for img in x}
+
+
+def test_the_same_images_through_both_tabs_are_used_once():
+    """Classes with files, then the same files as a zip (other folder names): every image is
+    kept once, the copies are reported with the file they repeat, and the zip's classes,
+    emptied by the copies, are not offered as classes of 0 images."""
+    files = shape_files(count=20)
+    entries = {f"pets/{cls}s/{name}": data for cls, items in files.items()
+               for name, data in items}
+    prep = cu.prepare(files, [("pets.zip", zip_bytes(entries))], size=32)
+    n = sum(len(v) for v in files.values())
+    assert prep.ok and len(prep.x) == n and len(_pixels(prep.x)) == n
+    assert prep.class_names == tuple(sorted(files)) and prep.report.dropped == {}
+    assert len(prep.report.duplicates) == n
+    first = prep.report.duplicates[0]
+    assert first.same_class in files and first.cls == first.same_class + "s"
+    assert first.name.endswith("/" + first.same_as)
+    assert prep.report.to_dict()["duplicates"][0]["same_as"] == first.same_as
+
+
+def test_copies_within_one_class_and_across_classes_are_dropped_in_order():
+    files = shape_files(count=12)
+    a, b = sorted(files)[:2]
+    twice = files[a][0]
+    upload = {a: files[a] + [twice, ("renamed.png", twice[1])],
+              b: files[b] + [("stray.png", twice[1])]}
+    prep = cu.prepare(upload, size=24)
+    assert len(prep.x) == len(files[a]) + len(files[b]) == len(_pixels(prep.x))
+    assert [(d.name, d.cls, d.same_as, d.same_class) for d in prep.report.duplicates] == [
+        (twice[0], a, twice[0], a), ("renamed.png", a, twice[0], a),
+        ("stray.png", b, twice[0], a)]
+    # the same content keys without the bytes: what the page counts before "Use these images"
+    keyed = {c: [(n, cu.content_key(d)) for n, d in v] for c, v in upload.items()}
+    assert cu.find_duplicates(keyed) == prep.report.duplicates
+    assert cu.merged({a: [1]}, {a: [2], b: [3]}) == {a: [1, 2], b: [3]}
+
+
+def test_image_set_names_come_from_the_upload_and_are_unique():
+    from playground.data.saved import unique_set_name
+    assert cu.default_set_name(["cat", "dog"], ["C:\\photos\\Pets 2024.ZIP"]) == "Pets 2024"
+    assert cu.default_set_name(["cat", "dog"]) == "cat vs dog"
+    assert cu.default_set_name(["cat", "dog", "bird"]) == "cat, dog, bird"
+    assert len(cu.default_set_name([f"class number {i}" for i in range(9)])) == \
+        cu.SET_NAME_CHARS
+    assert cu.default_set_name([]) == "my images"
+    assert unique_set_name("pets", []) == "pets"
+    assert unique_set_name("pets", ["Pets"]) == "pets (2)"
+    assert unique_set_name("pets", ["pets", "pets (2)"]) == "pets (3)"
+    assert unique_set_name("pets (2)", ["pets", "pets (2)"]) == "pets (3)"

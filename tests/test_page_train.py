@@ -34,6 +34,10 @@ def _metric(at, label):
     return [m for m in at.metric if m.label == label][0].value
 
 
+def _metric_help(at, label):
+    return [m for m in at.metric if m.label == label][0].help
+
+
 def test_defaults_show_the_starter_model_and_its_cost(store):
     at = _page()
     assert not at.exception
@@ -60,6 +64,42 @@ def test_builder_model_is_offered_first(store):
     assert at.selectbox(key="train_arch").value == "@builder"
     assert at.selectbox(key="train_arch").options[0] == "The model in the Builder (mine)"
     assert _metric(at, "Parameters") == f"{8 * 9 * 3 + 8 + 8 * 3 + 3}"  # RGB conv + 3-class head
+
+
+def test_an_edited_zoo_model_from_the_builder_trains_under_its_own_name(store, monkeypatch):
+    from playground.zoo import ZOO
+    launched = []
+    monkeypatch.setattr("playground.train.worker.launch",
+                        lambda c, s=None: launched.append(c) or "run-id-0")
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["builder"] = EditSession.start().load(
+        ZOO.get("resnet20-cifar").spec()).delete_block(1)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="train_arch").options[0] == \
+        "The model in the Builder (resnet20-cifar (edited))"
+    at.button(key="train_go").click().run()
+    assert not at.exception
+    assert [c.architecture for c in launched] == ["resnet20-cifar (edited)"]
+
+
+def test_the_time_hint_follows_the_architecture_not_a_promise_of_seconds(store):
+    """The Builder's ResNet-50 on 3,000 shapes: about a minute or more per epoch on a CPU."""
+    from playground.run_setup import DEFAULT_TRAIN_RATE, epoch_seconds, time_estimate
+    from playground.zoo import ZOO
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["builder"] = EditSession.start().load(ZOO.get("resnet50").spec())
+    at.run()
+    assert not at.exception
+    macs = float(_metric_help(at, "MACs / image").replace(",", ""))
+    hints = [c.value for c in at.caption if c.value.startswith("Estimated time")]
+    assert hints == [time_estimate(macs, 3000, 0.2, 10)]
+    assert epoch_seconds(macs, 3000, 0.2, DEFAULT_TRAIN_RATE) > 30
+    assert "min for 10 epochs" in hints[0]
+    assert not any("second" in i.value for i in at.info)  # no blanket "a few seconds"
+    at.selectbox(key="train_arch").set_value("quick-cnn").run()
+    hints = [c.value for c in at.caption if c.value.startswith("Estimated time")]
+    assert len(hints) == 1 and " s per epoch" in hints[0]
 
 
 def test_headless_builder_model_blocks_the_train_button(store):
@@ -99,9 +139,11 @@ def test_train_button_runs_a_job_in_the_background_and_shows_its_results(store):
         assert json.loads(runs[0].params["dataset_options"]) == {
             "classes": 3, "image_size": 24, "count": 300, "noise": 0.1, "channels": 3,
             "clutter": 0}
-        # the live view of the run the button started
+        # the live view of the run the button started: running at once, with a slot free
         assert any(s.value == "Running" for s in at.subheader)
         assert at.button(key=f"cancel_{run_id}")
+        texts = [p.proto.text for p in at.get("progress")]
+        assert texts and not any(t.startswith("Queued") for t in texts), texts
     finally:
         rec = _wait_terminal(store, run_id)
     assert rec.status == "FINISHED", rec.error

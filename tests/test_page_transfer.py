@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground.cost import format_count
-from playground.data.saved import list_saved
+from playground.data.saved import list_saved, load_arrays
 from playground.store import RunRecord, RunStore
 from playground.train.config import TrainConfig
 from playground.train.fitting import load_dataset
@@ -110,7 +110,8 @@ def test_classes_by_name_and_bad_files_listed_with_reasons(store):
     assert len(saved) == 1 and saved[0]["class_names"] == sorted([circle, square])
     assert saved[0]["count"] == len(files[circle]) + 4
     assert saved[0]["meta"]["report"]["rejected"][0]["name"] == "empty.png"
-    assert any("Saved the image set; 3 file(s) left out" in s.value for s in at.success)
+    assert any(f"Saved the image set '{circle} vs {square}' ({saved[0]['count']} images); 3 "
+               "file(s) left out" in s.value for s in at.success)
     assert at.selectbox(key="tl_set").value == saved[0]["id"]
     assert not at.button(key="tl_train").disabled
     # a set saved before is offered again in a new session
@@ -138,6 +139,38 @@ def test_a_zip_with_a_folder_per_class_becomes_an_image_set(store):
     at.button(key="tl_use").click().run()
     assert not at.exception
     assert [s["count"] for s in list_saved()] == [sum(len(v) for v in files.values())]
+
+
+def test_the_same_images_through_both_tabs_are_used_once_and_sets_get_names(store):
+    """Classes with files, then the same images as a zip: a note says how many duplicates are
+    left out, the set holds each image once, and it is named after the zip ('pets'); a second
+    set from the same upload is 'pets (2)', a typed name is kept."""
+    files = shape_files(count=20)
+    n = sum(len(v) for v in files.values())
+    entries = {f"pets/{cls}/{name}": data for cls, items in files.items() for name, data in items}
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["tl_files"] = files
+    at.session_state["tl_zips"] = [("pets.zip", zip_bytes(entries))]
+    at.run()
+    assert not at.exception
+    assert any(f"{n} duplicate images will be left out" in i.value for i in at.info)
+    assert any(c.value.startswith(f"{n} images in 2 classes") for c in at.caption)
+    assert at.text_input(key="tl_set_name").value == "pets"
+    at.button(key="tl_use").click().run()
+    assert not at.exception
+    saved = list_saved()
+    assert [(s["name"], s["count"]) for s in saved] == [("pets", n)]
+    x, _y, _names = load_arrays(saved[0]["id"])
+    assert len({img.tobytes() for img in x}) == n  # no image twice
+    assert any(f"Saved the image set 'pets' ({n} images); {n} duplicate(s) left out" in m.value
+               for m in at.success)
+    at.run()
+    assert at.text_input(key="tl_set_name").value == "pets (2)"
+    at.button(key="tl_use").click().run()
+    at.text_input(key="tl_set_name").set_value("my own name").run()
+    at.button(key="tl_use").click().run()
+    assert not at.exception
+    assert sorted(s["name"] for s in list_saved()) == ["my own name", "pets", "pets (2)"]
 
 
 def test_too_few_classes_is_a_clear_message_and_nothing_is_saved(store):
@@ -214,10 +247,52 @@ def test_failed_run_shows_its_error_and_offers_random_initialisation(store, monk
     at.run()
     assert not at.exception
     assert any(message in e.value for e in at.error)
+    at.selectbox(key="tl_backbone").set_value("ResNet50").run()  # changed since the failure
+    assert at.radio(key="tl_weights").value == "imagenet"
     at.button(key="tl_retry").click().run()
     assert not at.exception
     assert len(launched) == 1 and launched[0].options["weights"] == "none"
     assert at.session_state["tl_run"] == "newrun"
+    # the widgets show what runs now: the failed run's backbone, from random initialisation
+    assert at.selectbox(key="tl_backbone").value == "MobileNetV2"
+    assert at.radio(key="tl_weights").value == "none"
+
+
+def test_the_offline_imagenet_message_shows_the_whole_address(store):
+    """The message names the file to place and where; the address to fetch it from is shown
+    whole (in a code block, wrapped), never cut inside the error box."""
+    from playground.transfer.backbones import _weights_error
+    url = ("https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+           "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5")
+    fname = url.rsplit("/", 1)[-1]
+    message = str(_weights_error("MobileNetV2", Exception(
+        f"URL fetch failure on {url}: None -- [Errno -2] Name or service not known")))
+    assert message.count("https://") == 1 and url in message  # once, and whole
+    config = TrainConfig(target="MobileNetV2", dataset="upload", dataset_options={"id": "x"},
+                         recipe="transfer", name="offline",
+                         options={"backbone": "MobileNetV2", "weights": "imagenet"})
+    run_id = store.create_run("offline", config.store_params())
+    store.log_text(run_id, config.to_json(), "config.json")
+    store.finish(run_id, "FAILED", message)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["tl_run"] = run_id
+    at.run()
+    assert not at.exception
+    shown = [e.value for e in at.error if "The run failed" in e.value]
+    assert len(shown) == 1 and f"Place {fname} (from the address below) in" in shown[0]
+    assert "https://" not in shown[0]
+    assert [c.value for c in at.code] == [url]
+    assert at.code[0].proto.wrap_lines
+
+
+def test_the_zip_label_is_not_mangled_by_markdown(store):
+    """'cats/*.jpg, dogs/*.jpg' in a label is markdown: the stars made italics of '.jpg, dogs/'."""
+    import re
+    at = _page()
+    label = [e.proto.label for e in at.get("file_uploader") if "zip" in e.proto.label][0]
+    outside_code = re.sub(r"`[^`]*`", "", label)
+    assert "*" not in outside_code and "_" not in outside_code
+    assert "`cats/*.jpg`" in label
 
 
 # --- transfer that learns, through the page ---------------------------------------------------

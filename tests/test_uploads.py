@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from playground.data.uploads import save_upload, save_upload_as
+from playground.data.uploads import save_upload, save_upload_as, upload_file_name
 from playground.errors import SpecError
 from playground.targets import target_from_upload
 from playground.zoo import ZOO
@@ -38,11 +38,30 @@ def test_cost_page_model_upload_reuses_one_file_across_reruns(data):
     payload = b"PK\x03\x04 not really a model"
     targets = [target_from_upload("my net.keras", payload) for _ in range(3)]
     assert {t.path for t in targets} == {targets[0].path}
-    assert targets[0].name == "my net" and targets[0].path.name == "model.keras"
+    assert targets[0].name == "my net" and targets[0].path.name == "my net.keras"
     assert len(list((data / "uploads").iterdir())) == 1
-    with pytest.raises(SpecError) as e:  # the loader's message names our file, not a hash
+    with pytest.raises(SpecError) as e:  # the loader's message names the user's file
         targets[0].build()
-    assert e.value.where == "file 'model.keras'"
+    assert e.value.where == "file 'my net.keras'"
+
+
+@pytest.mark.parametrize("sent, kept", [
+    ("my net.keras", "my net.keras"),
+    ("C:\\Users\\me\\resnet (v2).KERAS", "resnet (v2).keras"),
+    ("../../etc/passwd", "passwd.keras"),
+    ("..keras", "keras.keras"),
+    ("/", "model.keras"),
+    (".hidden.keras", "hidden.keras"),
+    ("bell\x07\n.keras", "bell.keras"),
+    ("x" * 300 + ".keras", "x" * 94 + ".keras"),
+])
+def test_an_uploaded_model_keeps_a_clean_form_of_its_own_name(data, sent, kept):
+    name = upload_file_name(sent, ".keras")
+    assert name == kept
+    path = save_upload_as(b"bytes", name)
+    assert path.name == kept and path.parent.parent == data / "uploads"
+    with pytest.raises(ValueError):
+        save_upload_as(b"bytes", "../outside.keras")
 
 
 def test_a_spec_upload_is_read_and_nothing_is_written(data):

@@ -39,7 +39,8 @@ Shape = tuple[tuple[int, ...], int | None]  # (input shape, classes or None)
 @dataclass(frozen=True)
 class DatasetInfo:
     """A registered data set: its loader, default options and, where it is known before
-    loading, the input shape and classes its options give (``shape_of``)."""
+    loading, the input shape and classes its options give (``shape_of``) and how many images
+    (training and validation together) it holds (``count_of``)."""
 
     name: str
     summary: str
@@ -47,6 +48,7 @@ class DatasetInfo:
     offline: bool
     options: dict[str, Any] = field(default_factory=dict)
     shape_of: Callable[[dict[str, Any]], Shape] | None = None
+    count_of: Callable[[dict[str, Any]], int | None] | None = None
 
     def shape(self, options: dict[str, Any] | None = None) -> Shape | None:
         """(input shape, classes or None) the data set gives with ``options`` (over its
@@ -54,6 +56,12 @@ class DatasetInfo:
         if self.shape_of is None:
             return None
         return self.shape_of({**self.options, **(options or {})})
+
+    def count(self, options: dict[str, Any] | None = None) -> int | None:
+        """Images the data set gives with ``options`` (before the validation split), known
+        without loading it; None when only the data tells (a folder, a CSV)."""
+        n = None if self.count_of is None else self.count_of({**self.options, **(options or {})})
+        return None if n is None else int(n)
 
 
 DATASETS: Registry[DatasetInfo] = Registry("data set")

@@ -113,6 +113,9 @@ KERAS_SETS = {
 }
 KERAS_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3),
                 "cifar100": (32, 32, 3)}  # the input shape of each Keras set
+KERAS_COUNTS = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000,
+                "cifar100": 50000}  # images in each Keras set's training part (what is loaded)
+DIGITS_COUNT = 1797
 
 
 def load_keras(name: str, val_split: float = 0.2, seed: int = 0, limit: int | None = None
@@ -155,32 +158,38 @@ def _shapes_shape(o: dict[str, Any]) -> tuple[tuple[int, int, int], int]:
     return (side, side, int(o["channels"])), int(o["classes"])
 
 
+def _count(o: dict[str, Any]) -> int:
+    return int(o["count"])
+
+
 def _register() -> None:
     DATASETS.add("shapes", DatasetInfo(
         "shapes", "3,000 generated 32x32 colour images of filled shapes (circle, square, "
         "triangle) with noise; offline, deterministic by seed.", make_shapes, True,
         {"classes": 3, "image_size": 32, "count": 3000, "noise": 0.1, "channels": 3,
-         "clutter": 0, "seed": 0, "val_split": 0.2}, shape_of=_shapes_shape))
+         "clutter": 0, "seed": 0, "val_split": 0.2}, shape_of=_shapes_shape, count_of=_count))
     DATASETS.add("shapes_hard", DatasetInfo(
         "shapes_hard", "A harder shapes set for comparisons: 6 shapes, stronger noise and "
         "distractor strokes (clutter); 6,000 images.",
         lambda **kw: make_shapes(name="shapes_hard", **kw), True,
         {"classes": 6, "image_size": 32, "count": 6000, "noise": 0.2, "channels": 3,
-         "clutter": 3, "seed": 0, "val_split": 0.2}, shape_of=_shapes_shape))
+         "clutter": 3, "seed": 0, "val_split": 0.2}, shape_of=_shapes_shape, count_of=_count))
     DATASETS.add("digits", DatasetInfo(
         "digits", "scikit-learn's 1,797 real handwritten digits, 8x8 grayscale; offline.",
-        load_digits, True, {"val_split": 0.2, "seed": 0}, shape_of=lambda o: ((8, 8, 1), 10)))
+        load_digits, True, {"val_split": 0.2, "seed": 0}, shape_of=lambda o: ((8, 8, 1), 10),
+        count_of=lambda o: DIGITS_COUNT))
     DATASETS.add("synthetic", DatasetInfo(
         "synthetic", "Random images and labels (nothing to learn): for throughput benchmarks.",
         make_synthetic, True, {"classes": 10, "image_size": 224, "count": 2048, "channels": 3,
-                               "seed": 0, "val_split": 0.05}))
+                               "seed": 0, "val_split": 0.05}, count_of=_count))
     for key in KERAS_SETS:
         def loader(name: str = key, **kw: Any) -> Dataset:
             return load_keras(name, **kw)
         DATASETS.add(key, DatasetInfo(
             key, f"Keras' {key} (downloaded on first use into the Keras cache).",
             loader, False, {"val_split": 0.2, "seed": 0, "limit": None},
-            shape_of=lambda o, key=key: (KERAS_SHAPES[key], len(KERAS_SETS[key][1]))))
+            shape_of=lambda o, key=key: (KERAS_SHAPES[key], len(KERAS_SETS[key][1])),
+            count_of=lambda o, key=key: min(KERAS_COUNTS[key], int(o.get("limit") or 1e9))))
 
 
 _register()

@@ -4,14 +4,15 @@ reason, a zip refused as a whole is one :class:`SpecError`, and the class counts
 Plain text only: the page decides how to show it."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from playground.data.images import (MIN_PER_CLASS, IngestReport, decode_image, ingest, read_zip,
-                                    short_name)
+from playground.data.images import (MIN_PER_CLASS, Duplicate, IngestReport, decode_image, ingest,
+                                    read_zip, short_name)
 from playground.data.resize import THUMB
 from playground.errors import SpecError
 
@@ -20,6 +21,8 @@ FEW_IMAGES = 10                    # fewer per class than this: a warning
 IMBALANCE_RATIO = 3.0              # largest / smallest class above this: a warning
 
 Files = dict[str, list[tuple[str, bytes]]]
+Keyed = dict[str, list[tuple[str, str]]]  # {class: [(file name, content key)]}
+SET_NAME_CHARS = 60                # the longest image-set name made from an upload
 
 
 def clean_class_name(text: str) -> str:
@@ -67,6 +70,69 @@ def gather(class_files: Mapping[str, Iterable[tuple[str, bytes]]],
     return out, report, problems
 
 
+def content_key(data: bytes) -> str:
+    """What makes two uploaded files the same image: the SHA-256 of their bytes (the same photo
+    added through both tabs, or twice in one zip, has the same bytes)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _first_copies(items: Mapping[str, Iterable[tuple[str, Any]]], key: Any
+                  ) -> tuple[dict[str, list[tuple[str, Any]]], list[Duplicate]]:
+    """``items`` with each content's first copy only (content ``key(value)``), in order."""
+    first: dict[Any, tuple[str, str]] = {}
+    kept: dict[str, list[tuple[str, Any]]] = {}
+    dups = []
+    for cls, files in items.items():
+        left = kept.setdefault(cls, [])
+        for name, value in files:
+            k = key(value)
+            if k in first:
+                dups.append(Duplicate(name, cls, *first[k]))
+            else:
+                first[k] = (name, cls)
+                left.append((name, value))
+    emptied = {d.cls for d in dups}
+    return {c: v for c, v in kept.items() if v or c not in emptied}, dups
+
+
+def find_duplicates(items: Mapping[str, Iterable[tuple[str, str]]]) -> list[Duplicate]:
+    """The files of ``{class: [(name, content key)]}`` whose content came earlier (classes in
+    order, files in order): within one class, across classes and across uploads."""
+    return _first_copies(items, lambda k: k)[1]
+
+
+def drop_duplicates(files: Mapping[str, Iterable[tuple[str, bytes]]]
+                    ) -> tuple[Files, list[Duplicate]]:
+    """``files`` with every file whose bytes came earlier left out (a class left with none is
+    left out too), and the files left out."""
+    return _first_copies(files, content_key)
+
+
+def merged(*uploads: Mapping[str, Iterable[Any]]) -> dict[str, list[Any]]:
+    """Per-class lists of several uploads merged by class name, in upload order (the order
+    :func:`gather` reads them: classes with files first, then each zip)."""
+    out: dict[str, list[Any]] = {}
+    for upload in uploads:
+        for cls, items in upload.items():
+            out.setdefault(cls, []).extend(items)
+    return out
+
+
+def default_set_name(class_names: Iterable[str], zip_names: Iterable[str] = ()) -> str:
+    """The name an image set gets unless the user types one: the first zip's name without its
+    extension, else its classes (``"cat vs dog"``, ``"cat, dog, bird"``)."""
+    for z in zip_names:
+        base = str(z).replace("\\", "/").rsplit("/", 1)[-1]
+        stem = clean_class_name(re.sub(r"\.zip$", "", base, flags=re.IGNORECASE))
+        if stem:
+            return stem
+    names = [c for c in class_names if c]
+    text = " vs ".join(names) if len(names) == 2 else ", ".join(names)
+    if len(text) > SET_NAME_CHARS:
+        text = text[:SET_NAME_CHARS - 1].rstrip(", ") + "…"
+    return text or "my images"
+
+
 @dataclass
 class Prepared:
     """The outcome of "Use these images": arrays (or None) and everything to tell the user."""
@@ -86,10 +152,12 @@ class Prepared:
 def prepare(class_files: Mapping[str, Iterable[tuple[str, bytes]]],
             zips: Iterable[tuple[str, bytes]] = (), size: int = 128,
             max_file_bytes: int = MAX_FILE_BYTES) -> Prepared:
-    """Decode every uploaded file at ``size`` x ``size`` through the safe-ingestion path. Never
-    raises for bad input: each bad file is a line of the report, a refused zip a problem, and
-    too few usable classes the error."""
+    """Decode every uploaded file at ``size`` x ``size`` through the safe-ingestion path, each
+    content once (later copies are ``report.duplicates``). Never raises for bad input: each bad
+    file is a line of the report, a refused zip a problem, and too few usable classes the
+    error."""
     files, report, problems = gather(class_files, zips, max_file_bytes=max_file_bytes)
+    files, report.duplicates = drop_duplicates(files)
     try:
         x, y, names, report = ingest(files, (size, size), report)
     except SpecError as e:
@@ -139,4 +207,5 @@ def split_counts(counts: Mapping[str, int], val_split: float) -> tuple[int, int]
 
 
 __all__ = ["FEW_IMAGES", "IMBALANCE_RATIO", "MAX_FILE_BYTES", "Prepared", "clean_class_name",
-           "data_warnings", "gather", "prepare", "preview", "split_counts"]
+           "content_key", "data_warnings", "default_set_name", "drop_duplicates",
+           "find_duplicates", "gather", "merged", "prepare", "preview", "split_counts"]

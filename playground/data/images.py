@@ -74,14 +74,31 @@ class Rejected:
         return f"{short_name(self.name)}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """One file left out because an earlier file (``same_as`` in class ``same_class``) has the
+    same content: each image is used once, so no copy can land in training and validation."""
+
+    name: str
+    cls: str
+    same_as: str
+    same_class: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": short_name(self.name), "class": self.cls,
+                "same_as": short_name(self.same_as), "same_class": self.same_class}
+
+
 @dataclass
 class IngestReport:
     """What was read: ``accepted`` (class, file name) pairs, ``rejected`` files with reasons,
-    and ``dropped`` classes (name -> usable images) that had fewer than MIN_PER_CLASS."""
+    ``dropped`` classes (name -> usable images) that had fewer than MIN_PER_CLASS, and
+    ``duplicates`` left out for having the content of an earlier file."""
 
     accepted: list[tuple[str, str]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
+    duplicates: list[Duplicate] = field(default_factory=list)
 
     def reject(self, name: str, reason: str) -> None:
         self.rejected.append(Rejected(name, reason))
@@ -95,7 +112,8 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"counts": self.counts(), "rejected": [r.to_dict() for r in self.rejected],
-                "dropped_classes": dict(self.dropped)}
+                "dropped_classes": dict(self.dropped),
+                "duplicates": [d.to_dict() for d in self.duplicates]}
 
 
 @dataclass(frozen=True)
@@ -509,5 +527,5 @@ def ingest(classes: Files, size: tuple[int, int] | None,
 
 
 __all__ = ["MAX_PIXELS", "MAX_ENTRIES", "MAX_TOTAL_BYTES", "MAX_RATIO", "MIN_PER_CLASS",
-           "IngestReport", "Rejected", "ZipLimits", "decode_image", "ingest", "read_folder",
-           "read_zip", "short_name"]
+           "Duplicate", "IngestReport", "Rejected", "ZipLimits", "decode_image", "ingest",
+           "read_folder", "read_zip", "short_name"]

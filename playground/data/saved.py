@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -58,6 +58,22 @@ def list_saved() -> list[dict[str, Any]]:
     return sorted(out, key=lambda d: d.get("created", 0), reverse=True)
 
 
+def unique_set_name(name: str, taken: Iterable[str] | None = None) -> str:
+    """``name``, or ``"name (2)"``, ``"name (3)"``... when an image set (of ``taken``, by
+    default every stored set the user made) already has it, so the pickers tell sets apart."""
+    name = " ".join(str(name).split()) or "my images"
+    if taken is None:
+        taken = [s.get("name", "") for s in list_saved()
+                 if not s.get("meta", {}).get("resized_from")]
+    used = {str(n).casefold() for n in taken}
+    stem = re.sub(r" \((\d+)\)$", "", name)
+    out, n = name, 1
+    while out.casefold() in used:
+        n += 1
+        out = f"{stem} ({n})"
+    return out
+
+
 def load_arrays(set_id: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     info = saved_info(set_id)
     with np.load(_folder() / f"{set_id}.npz") as f:
@@ -69,6 +85,13 @@ def load_upload(id: str = "", val_split: float = 0.2, seed: int = 0) -> Dataset:
     return split("upload", x, y, names, val_split, seed, set_id=id)
 
 
+def _upload_count(options: dict[str, Any]) -> int | None:
+    try:
+        return int(saved_info(options.get("id", ""))["count"])
+    except (SpecError, OSError, ValueError, KeyError):
+        return None
+
+
 DATASETS.add("upload", DatasetInfo(
     "upload", "Images uploaded in the app (stored as arrays by id).", load_upload, True,
-    {"id": "", "val_split": 0.2, "seed": 0}))
+    {"id": "", "val_split": 0.2, "seed": 0}, count_of=_upload_count))

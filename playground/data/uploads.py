@@ -1,6 +1,7 @@
 """Uploaded files kept under the data folder's ``uploads/``, named by their content hash: the
 same upload on every rerun is the same file (written once, never one copy per rerun), and the
-name the browser sent is never used as a path."""
+name the browser sent is never used as a path (only its cleaned base name, inside a folder per
+content, where a loader's message should name the user's file)."""
 from __future__ import annotations
 
 import hashlib
@@ -31,11 +32,25 @@ def save_upload(data: bytes, suffix: str) -> Path:
     return _write_once(uploads_dir() / f"{digest}.{suffix.lstrip('.')}", data)
 
 
+def upload_file_name(sent: str, suffix: str, limit: int = 100) -> str:
+    """The name the browser sent, fit to be the last part of a path and to be named in
+    messages: its base name only, control characters and path separators gone, leading dots
+    dropped, at most ``limit`` characters, ending in ``suffix`` (``"model" + suffix`` when
+    nothing is left)."""
+    base = str(sent).replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if c.isprintable()).strip().lstrip(".")
+    stem = base[:-len(suffix)] if base.lower().endswith(suffix.lower()) else base
+    stem = stem.strip()[:max(1, limit - len(suffix))].strip() or "model"
+    return stem + suffix
+
+
 def save_upload_as(data: bytes, filename: str) -> Path:
     """``uploads/<hash>/<filename>`` holding ``data``: for loaders whose messages name the
-    file (``filename`` is ours, e.g. ``model.keras``, never the browser's)."""
+    file. ``filename`` must be a plain file name (see :func:`upload_file_name`)."""
+    if not filename or filename in (".", "..") or any(c in filename for c in "/\\\0"):
+        raise ValueError(f"not a plain file name: {filename!r}")
     digest = hashlib.sha256(data).hexdigest()[:DIGEST_CHARS]
     return _write_once(uploads_dir() / digest / filename, data)
 
 
-__all__ = ["save_upload", "save_upload_as", "uploads_dir"]
+__all__ = ["save_upload", "save_upload_as", "upload_file_name", "uploads_dir"]

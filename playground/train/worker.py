@@ -1,7 +1,9 @@
-"""Training jobs as background processes: :func:`launch` records a run (SCHEDULED) and starts
+"""Training jobs as background processes: :func:`launch` records a run and starts
 ``python -m playground.train.worker RUN_ID`` in its own session, so the run outlives the
-Streamlit script, the browser tab and even the app. Workers queue in launch order for a fixed
-number of slots (``PLAYGROUND_MAX_JOBS``, default 1), then train through
+Streamlit script, the browser tab and even the app. There is a fixed number of job slots
+(``PLAYGROUND_MAX_JOBS``, default 1): a run launched with a slot free gets it from the launcher
+and is RUNNING at once (phase "starting" while its process loads Keras); otherwise it waits
+SCHEDULED, in launch order, for a slot. Workers train through
 :func:`playground.train.runs.execute`, the same code the CLI's foreground ``train`` runs. Only
 process management lives here; the worker reads its config from the run store.
 
@@ -41,12 +43,32 @@ def max_jobs() -> int:
 
 def launch(config: TrainConfig, store: RunStore | None = None,
            tags: dict[str, str] | None = None) -> str:
-    """Queue a job and start its worker process; returns the run id at once. ``tags`` go on
-    the run (a sweep's child carries its parent's id)."""
+    """Start a job's worker process; returns the run id at once. With nobody queued and a slot
+    free, the slot is taken here and handed to the worker, so the run is RUNNING (phase
+    "starting") before this returns; otherwise it queues (SCHEDULED) for a slot. ``tags`` go
+    on the run (a sweep's child carries its parent's id)."""
     from playground.train.runs import create
     store = store or RunStore()
     run_id = create(config, store, tags)
-    ticket = _queue_dir() / f"{time.time_ns():020d}_{run_id}"
+    slot = None if _live_tickets() else _free_slot()
+    try:
+        proc = _start_worker(config, store, run_id, slot)
+    finally:
+        if slot is not None:
+            slot.close()  # the worker holds the slot's lock now (its copy of the descriptor)
+    if slot is not None:
+        store.mark_running(run_id, proc.pid)
+        store.write_progress(run_id, {"phase": "starting"})
+    threading.Thread(target=_reap, args=(proc, store.uri, run_id), daemon=True,
+                     name=f"reap-{run_id[:8]}").start()
+    return run_id
+
+
+def _start_worker(config: TrainConfig, store: RunStore, run_id: str, slot: Any
+                  ) -> subprocess.Popen:
+    """The worker process for ``run_id``: handed ``slot`` (an open, locked slot file), or
+    given a queue ticket to wait with when there is none."""
+    ticket = None if slot is not None else _queue_dir() / f"{time.time_ns():020d}_{run_id}"
     env = dict(os.environ, KERAS_BACKEND=config.backend, PLAYGROUND_DATA=str(data_dir()),
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH"))
                                           if p))
@@ -54,18 +76,18 @@ def launch(config: TrainConfig, store: RunStore | None = None,
         env["CUDA_VISIBLE_DEVICES"] = "-1"
     # JAX keeps compiled programs on disk: a second run of the same model skips XLA compiling
     env.setdefault("JAX_COMPILATION_CACHE_DIR", str(data_dir() / "jax-cache"))
+    args = [sys.executable, "-m", "playground.train.worker", run_id, "--store-uri", store.uri]
+    args += ["--slot-fd", str(slot.fileno())] if slot is not None else ["--ticket", str(ticket)]
     with open(store.log_path(run_id), "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "playground.train.worker", run_id, "--store-uri", store.uri,
-             "--ticket", str(ticket)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            cwd=str(ROOT), start_new_session=True)
-    ticket.write_text(str(proc.pid))
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            cwd=str(ROOT), start_new_session=True,
+            pass_fds=(slot.fileno(),) if slot is not None else ())
+    if ticket is not None:
+        ticket.write_text(str(proc.pid))
     store.set_tags(run_id, {PID_TAG: proc.pid, HOST_TAG: socket.gethostname(),
                             PID_START_TAG: process_start(proc.pid) or ""})
-    threading.Thread(target=_reap, args=(proc, store.uri, run_id), daemon=True,
-                     name=f"reap-{run_id[:8]}").start()
-    return run_id
+    return proc
 
 
 def _reap(proc: subprocess.Popen, uri: str, run_id: str) -> None:
@@ -114,25 +136,34 @@ def _live_tickets() -> list[Path]:
 def acquire_slot(ticket: Path | None, cancelled: threading.Event) -> Any:
     """Block until this worker is at the head of the queue and a slot is free; returns the
     open, locked slot file (held for the whole run) or None when cancelled while waiting."""
-    slots = data_dir() / "slots"
-    slots.mkdir(parents=True, exist_ok=True)
     while not cancelled.is_set():
         ahead = 0
         if ticket is not None:
             live = _live_tickets()
             ahead = live.index(ticket) if ticket in live else 0
         if ahead < max_jobs():
-            for i in range(max_jobs()):
-                f = open(slots / f"slot-{i}.lock", "a+")
-                try:
-                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    f.close()
-                    continue
+            f = _free_slot()
+            if f is not None:
                 if ticket is not None:
                     ticket.unlink(missing_ok=True)
                 return f
         time.sleep(POLL_S)
+    return None
+
+
+def _free_slot() -> Any:
+    """A free job slot: its slot file, open and locked (the lock lasts while any process
+    holds the open file); None when every slot is taken."""
+    slots = data_dir() / "slots"
+    slots.mkdir(parents=True, exist_ok=True)
+    for i in range(max_jobs()):
+        f = open(slots / f"slot-{i}.lock", "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        return f
     return None
 
 
@@ -142,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("run_id")
     p.add_argument("--store-uri")
     p.add_argument("--ticket")
+    p.add_argument("--slot-fd", type=int, help="a locked slot file handed over by launch")
     args = p.parse_args(argv)
     from playground.train.runs import stored_config
     store = RunStore(args.store_uri)
@@ -155,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     ticket = Path(args.ticket) if args.ticket else None
-    slot = acquire_slot(ticket, cancelled)
+    slot = (os.fdopen(args.slot_fd, "a+") if args.slot_fd is not None
+            else acquire_slot(ticket, cancelled))
     if slot is None or store.cancel_requested(args.run_id):
         if ticket is not None:
             ticket.unlink(missing_ok=True)

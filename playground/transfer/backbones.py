@@ -115,10 +115,12 @@ def _weights_error(name: str, e: Exception) -> SpecError:
     text = str(e)
     url = re.search(r"https?://\S+?\.h5", text)
     cache = keras_cache_dir()
-    if url:
+    if url:  # the address once and whole (a cut one in the reason helps nobody)
         fname = url.group(0).rsplit("/", 1)[-1]
+        after = re.sub(r"^[:\s]*(None\s*--\s*)?", "", text.split(url.group(0), 1)[1])
+        reason = first_line(Exception(after or text.replace(url.group(0), fname)), 200)
         return SpecError(f"backbone '{name}'", f"ImageNet weights could not be downloaded "
-                         f"({first_line(e, 80)}). Place {fname} (from {url.group(0)}) in "
+                         f"({reason}). Place {fname} (from {url.group(0)}) in "
                          f"{cache}, or choose weights 'none' to start from random "
                          "initialisation")
     return SpecError(f"backbone '{name}'", f"ImageNet weights could not be loaded: "

@@ -36,8 +36,8 @@ def backbone_label(key: str, sources: dict[str, RunRecord]) -> str:
         return (f"Your run: {rec.name} ({key[len(RUN_PREFIX):][:8]}"
                 + (f", {best:.0%}" if best is not None else "") + ")")
     s = _keras_cost(key)
-    if s:
-        return f"{key} · {format_count(s['params'])} params · {format_count(s['macs'])} MACs"
+    if s:  # short enough for half the page at 1024 px; the parameters show beside it
+        return f"{key} ({format_count(s['macs'])} MACs)"
     return key
 
 
@@ -52,10 +52,24 @@ def backbone_side(sources: dict[str, RunRecord]) -> int:
     return int(ss.get(f"tl_size_{key}") or default_size(key))
 
 
+def show_backbone(options: dict[str, Any]) -> None:
+    """Set the backbone widgets to a launched run's options (backbone, size, weights), so
+    they show what runs (call it from a button callback, before the widgets are drawn)."""
+    ss = st.session_state
+    key = options.get("backbone")
+    if not key or str(key).startswith(RUN_PREFIX):
+        return
+    ss["tl_backbone"] = key
+    if options.get("image_size") in size_options(key):
+        ss[f"tl_size_{key}"] = options["image_size"]
+    if options.get("weights") in ("imagenet", "none"):
+        ss["tl_weights"] = options["weights"]
+
+
 def run_backbone(rec: RunRecord) -> int:
     """The figures of a run backbone; returns its input side."""
     shape = run_input_shape(rec.params) or (WORKING_SIDE, WORKING_SIDE, 3)
-    m = st.columns(3)
+    m = st.columns(2) + st.columns(2)  # two a row: three do not fit half a page at 1024 px
     m[0].metric("Parameters", format_count(float(rec.params.get("cost.params") or 0)))
     m[1].metric("MACs / image", format_count(float(rec.params.get("cost.macs") or 0)))
     m[2].metric("Input", "×".join(map(str, shape)))
@@ -76,17 +90,16 @@ def keras_backbone(key: str, pick: Any, cost: Any) -> tuple[int, str, str | None
         choice = st.radio("Weights", list(WEIGHTS), format_func=WEIGHTS.get, horizontal=True,
                           key="tl_weights")
     with cost:
-        m = st.columns(3)
+        m = st.columns(2)
         if s:
             m[0].metric("Parameters", format_count(s["params"]),
                         help="With its ImageNet classifier; the new head replaces it.")
             m[1].metric(f"MACs at {side}×{side}",
-                        format_count(scaled_macs(s["macs"], native, side)),
-                        help=f"{format_count(s['macs'])} at the default {native}×{native}.")
-        m[2].metric("Default input", f"{native}×{native}")
-        if side < native:
-            st.caption(f"At {side}×{side} a forward pass costs about "
-                       f"{(side / native) ** 2:.0%} of the default.")
+                        format_count(scaled_macs(s["macs"], native, side)))
+        st.caption(f"Trained at {native}×{native}" + (f" ({format_count(s['macs'])} MACs)"
+                                                     if s else "") + (
+            f"; at {side}×{side} a forward pass costs about {(side / native) ** 2:.0%} of that."
+            if side < native else "."))
         if choice == "imagenet":
             st.caption("ImageNet weights come through Keras' own loader and cache; without "
                        "a network the run stops with a message naming the file to place.")

@@ -13,11 +13,16 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from playground.data.class_uploads import clean_class_name, gather, prepare, preview
-from playground.data.images import short_name
+from playground.data.class_uploads import (Keyed, clean_class_name, content_key,
+                                           default_set_name, find_duplicates, gather, merged,
+                                           prepare, preview)
+from playground.data.images import Duplicate, short_name
 from playground.data.resize import thumbnail_strip
-from playground.data.saved import load_arrays, save_images
+from playground.data.saved import load_arrays, save_images, unique_set_name
 from playground.ui.errors import error_text
+
+
+ZIP_LABEL = "A zip with one folder per class (e.g. `cats/*.jpg`, `dogs/*.jpg`)"
 
 
 def init_state() -> None:
@@ -38,19 +43,25 @@ def _slug(cls: str) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=4000)
-def _preview(data: bytes, name: str) -> tuple[list[np.ndarray], list[tuple[str, str]]]:
-    return preview([(name, data)])
+def _preview(data: bytes, name: str) -> tuple[list[np.ndarray], list[tuple[str, str]], str]:
+    """One file's thumbnail (or its reason) and its content key."""
+    return (*preview([(name, data)]), content_key(data))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _zip_preview(data: bytes, name: str) -> dict[str, Any]:
-    """Classes, counts, a few thumbnails and the rejections of one zip (nothing written)."""
+    """Classes, counts, a few thumbnails, the usable files' content keys and the rejections of
+    one zip (nothing written)."""
     files, report, problems = gather({}, [(name, data)])
     classes, rejected = {}, [(short_name(r.name), r.reason) for r in report.rejected]
     for cls, items in sorted(files.items()):
-        thumbs, bad = preview(items)
-        classes[cls] = {"count": len(thumbs), "strip": thumbnail_strip(thumbs)}
-        rejected += bad
+        thumbs, keys = [], []
+        for fname, fdata in items:
+            t, bad, key = _preview(fdata, fname)
+            thumbs += t
+            rejected += bad
+            keys += [(fname, key)] if t else []
+        classes[cls] = {"count": len(thumbs), "strip": thumbnail_strip(thumbs), "keys": keys}
     return {"classes": classes, "rejected": rejected,
             "problems": [error_text(p) for p in problems]}
 
@@ -92,16 +103,17 @@ def _rejections(bad: list[tuple[str, str]], what: str) -> None:
                      width="stretch")
 
 
-def _class_card(cls: str) -> int:
-    """One class: its uploader, count and thumbnails; returns the number of usable images."""
+def _class_card(cls: str) -> list[tuple[str, str]]:
+    """One class: its uploader, count and thumbnails; returns its usable files (name, key)."""
     ss = st.session_state
-    thumbs, bad = [], []
+    thumbs, bad, keys = [], [], []
     for name, data in _class_files(cls):
-        t, b = _preview(data, name)
+        t, b, key = _preview(data, name)
         thumbs += t
         bad += b
+        keys += [(name, key)] if t else []
     with st.container(border=True, key=f"tl_card_{_slug(cls)}"):
-        head, remove = st.columns([6, 1], vertical_alignment="center")
+        head, remove = st.columns([3, 1], vertical_alignment="center")
         head.markdown(f"**{cls}** · {len(thumbs)} image{'s' if len(thumbs) != 1 else ''}")
         remove.button("Remove", key=f"tl_rm_{_slug(cls)}", icon=":material/delete:",
                       on_click=_remove_class, args=(cls,), width="stretch")
@@ -118,13 +130,14 @@ def _class_card(cls: str) -> int:
             else:
                 st.caption("Drop images of this class on the left.")
             _rejections(bad, f"in {cls!r}")
-    return len(thumbs)
+    return keys
 
 
-def class_section() -> dict[str, int]:
-    """Classes by name: the new-class field and a card per class; returns usable counts."""
+def class_section() -> Keyed:
+    """Classes by name: the new-class field and a card per class; returns the usable files
+    (name, content key) of each class."""
     ss = st.session_state
-    name_col, add_col, _ = st.columns([3, 1, 3], vertical_alignment="bottom")
+    name_col, add_col, _ = st.columns([3, 2, 2], vertical_alignment="bottom")
     name_col.text_input("New class", key="tl_new_class", placeholder="e.g. cat", max_chars=40)
     add_col.button("Add class", key="tl_add_class", icon=":material/add:", on_click=_add_class,
                    width="stretch")
@@ -135,13 +148,13 @@ def class_section() -> dict[str, int]:
     return {cls: _class_card(cls) for cls in list(ss["tl_classes"])}
 
 
-def zip_section() -> tuple[list[tuple[str, bytes]], dict[str, int]]:
-    """The zip uploader and its preview; returns the zips and their usable-image counts."""
+def zip_section() -> tuple[list[tuple[str, bytes]], Keyed]:
+    """The zip uploader and its preview; returns the zips and their usable files (name,
+    content key) per class."""
     ss = st.session_state
-    up = st.file_uploader("A zip with one folder per class (e.g. cats/*.jpg, dogs/*.jpg)",
-                          type=["zip"], key=f"tl_zip_{ss['tl_nonce']}")
+    up = st.file_uploader(ZIP_LABEL, type=["zip"], key=f"tl_zip_{ss['tl_nonce']}")
     zips = ([(up.name, up.getvalue())] if up is not None else []) + list(ss["tl_zips"])
-    counts: dict[str, int] = {}
+    found: list[Keyed] = []
     for name, data in zips:
         info = _zip_preview(data, name)
         for p in info["problems"]:
@@ -153,9 +166,48 @@ def zip_section() -> tuple[list[tuple[str, bytes]], dict[str, int]]:
                     st.markdown(f"**{cls}** · {c['count']} image(s)")
                     if c["strip"] is not None:
                         st.image(c["strip"])
-                counts[cls] = counts.get(cls, 0) + c["count"]
+        found.append({cls: c["keys"] for cls, c in info["classes"].items()})
         _rejections(info["rejected"], f"in {short_name(name, 40)!r}")
-    return zips, counts
+    return zips, merged(*found)
+
+
+def _duplicates_note(dups: list[Duplicate], when: str) -> None:
+    """How many files are left out for repeating an earlier file's content, and which."""
+    if not dups:
+        return
+    st.info(f"{len(dups)} duplicate image{'s' if len(dups) != 1 else ''} {when}: the same "
+            "file content as an image added before (in either tab). Each image is used once, "
+            "so no copy can land in both training and validation.",
+            icon=":material/content_copy:")
+    with st.expander(f"Duplicates ({len(dups)}) and the image each repeats"):
+        st.dataframe([{"file": short_name(d.name), "class": d.cls,
+                       "same as": short_name(d.same_as), "in class": d.same_class}
+                      for d in dups], hide_index=True, width="stretch")
+
+
+def upload_counts(by_class: Keyed, by_zip: Keyed) -> dict[str, int]:
+    """Usable images per class over both tabs, each content counted once (a note says how many
+    duplicates are left out); a class whose every image is a duplicate is not counted."""
+    items = merged(by_class, by_zip)
+    dups = find_duplicates(items)
+    _duplicates_note(dups, "will be left out")
+    gone: dict[str, int] = {}
+    for d in dups:
+        gone[d.cls] = gone.get(d.cls, 0) + 1
+    counts = {cls: len(v) - gone.get(cls, 0) for cls, v in items.items()}
+    return {c: n for c, n in counts.items() if n or not gone.get(c)}
+
+
+def set_name_input(where: Any, class_names: list[str], zips: list[tuple[str, bytes]]) -> str:
+    """The image set's name field, filled with a name made from the upload (a zip's name, else
+    its classes) unique among the saved sets, until the user types their own."""
+    ss = st.session_state
+    auto = unique_set_name(default_set_name(class_names, [n for n, _ in zips]))
+    if ss.get("tl_set_name", "") in ("", ss.get("tl_set_name_auto")):
+        ss["tl_set_name"] = auto
+    ss["tl_set_name_auto"] = auto
+    return where.text_input("Name of the image set", key="tl_set_name", max_chars=60,
+                            help="Made from your upload; an existing name gets a number.")
 
 
 def use_images(zips: list[tuple[str, bytes]], side: int, set_name: str, val_split: float
@@ -169,12 +221,14 @@ def use_images(zips: list[tuple[str, bytes]], side: int, set_name: str, val_spli
     ss["tl_prepared"] = {"error": error_text(prep.error) if prep.error else None,
                          "problems": [error_text(p) for p in prep.problems],
                          "rejected": [(r.name, r.reason) for r in prep.report.rejected],
-                         "dropped": dict(prep.report.dropped), "set": None}
+                         "dropped": dict(prep.report.dropped),
+                         "duplicates": list(prep.report.duplicates), "set": None}
     if not prep.ok:
         return
-    set_id = save_images(prep.x, prep.y, prep.class_names, set_name or "my images",
+    name = unique_set_name(set_name or default_set_name(prep.class_names, [n for n, _ in zips]))
+    set_id = save_images(prep.x, prep.y, prep.class_names, name,
                          {"report": prep.report.to_dict(), "val_split": val_split})
-    ss["tl_prepared"]["set"] = set_id
+    ss["tl_prepared"].update(set=set_id, name=name, count=int(len(prep.x)))
     ss["tl_set"] = set_id  # the picker below shows the new set
 
 
@@ -192,9 +246,11 @@ def prepared_messages() -> None:
             f"{short_name(c, 30)} ({n})" for c, n in p["dropped"].items()),
             icon=":material/warning:")
     if p["set"]:
-        n = len(p["rejected"])
-        st.success("Saved the image set" + (f"; {n} file(s) left out (their reasons are listed "
-                                           "with their class above)" if n else "") + ".",
+        n, d = len(p["rejected"]), len(p["duplicates"])
+        st.success(f"Saved the image set '{p['name']}' ({p['count']} images)"
+                   + (f"; {n} file(s) left out (their reasons are listed with their class "
+                      "above)" if n else "")
+                   + (f"; {d} duplicate(s) left out" if d else "") + ".",
                    icon=":material/check_circle:")
 
 

@@ -13,6 +13,7 @@ from playground.ui.run_status import STATUS_ICON, duration_text, metric_text
 from playground.ui.run_store import store
 
 LIVE_EVERY_S = 1.0
+STARTING = "Starting: the worker process is loading Keras"  # RUNNING, before it prepares
 
 
 def live_progress(rec: RunRecord, progress: dict[str, Any], waiting: Mapping[str, str]
@@ -25,6 +26,7 @@ def live_progress(rec: RunRecord, progress: dict[str, Any], waiting: Mapping[str
         st.progress(0.0, text="Queued: waiting for a free job slot")
         return None
     phase = progress.get("phase")
+    waiting = {"starting": STARTING, **waiting}
     if phase is None or phase in waiting:
         st.progress(0.0, text=waiting.get(phase, "Preparing..."))
         return None
@@ -45,7 +47,7 @@ def live_run(rec: RunRecord, prefix: str, waiting: Mapping[str, str],
     per-batch loss (off where the batches are not the epoch's images, e.g. cached features)."""
     p = store().progress(rec.run_id)
     with st.container(border=True, key=f"{prefix}live_{rec.run_id}"):
-        head, button = st.columns([5, 1], vertical_alignment="center")
+        head, button = st.columns([3, 1], vertical_alignment="center")
         phase = p.get("phase")
         state = rec.status.lower() + (f" · {phase}" if phase and phase != "train" else "")
         head.markdown(f"{STATUS_ICON.get(rec.status, '')} **{rec.name}** · {state} · "
