@@ -1,5 +1,10 @@
-"""Process-wide defaults that must be set before Keras is first imported."""
+"""Process-wide defaults that must be set before Keras is first imported, and the ways to
+import Keras late (lazily, or early in the background) so pages that do not build yet stay
+light."""
+import importlib
 import os
+import threading
+from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -52,3 +57,29 @@ def freeze_import_heap() -> None:
     gc.collect()
     gc.freeze()
     _FROZEN = True
+
+
+class LazyModule:
+    """A module imported on its first attribute access. The block registry (palette, forms,
+    validation) needs no Keras; only building a block does, and TensorFlow takes seconds."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+_PRELOAD: threading.Thread | None = None
+
+
+def preload_keras() -> None:
+    """Start importing Keras in a background thread (once per process; nothing if loaded):
+    a page that shows before it builds a model finds Keras ready by the user's first edit."""
+    global _PRELOAD
+    import sys
+    if _PRELOAD is not None or "keras" in sys.modules:
+        return
+    _PRELOAD = threading.Thread(target=importlib.import_module, args=("keras",),
+                                name="keras-preload", daemon=True)
+    _PRELOAD.start()
