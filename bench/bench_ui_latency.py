@@ -11,8 +11,9 @@ board's iframe and the totals in the page are on one clock):
    clicked; edits alternate between two values (the first two are new specs, the rest cached).
 2. **Click-add**: a click on a palette block (the block board appends it).
 3. **Drop**: a palette block dragged into the model list (pointer moves, release over the list).
-4. **First load**: a fresh server's first page load, from ``goto`` to the Builder's totals and
-   block board on screen (cold imports, first model build), and a second load in a new tab.
+4. **First load**: a fresh server's first page load (the empty Builder at ``/``), from
+   ``goto`` to its totals and palette on screen (cold imports); then a new tab opening the
+   model's share link (the first model build), from ``goto`` to its blocks and totals.
 
 Prints each sample and the medians; exits 0 when the Apply and add/drop medians are under
 ``--limit`` seconds (default 0.5). The machine may be shared: figures are noisy, read medians.
@@ -194,15 +195,20 @@ def bench_add(page, repeats: int, drag: bool) -> list[float]:
     return out
 
 
-def first_load(browser, url: str, link: str) -> float:
-    """Seconds from ``goto`` to the Builder's totals and block board on screen."""
+def first_load(browser, url: str, link: str | None) -> float:
+    """Seconds from ``goto`` to the Builder shown and usable: its totals and block board (the
+    palette; with ``link``, the model's blocks and totals) on screen."""
     from playwright.sync_api import expect
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
     t0 = time.perf_counter()
-    page.goto(f"{url}/?spec={link}")
-    expect(_metric(page, "MACs")).not_to_have_text("0", timeout=T)
-    expect(_board(page).locator(".block").first).to_be_visible(timeout=T)
+    page.goto(f"{url}/?spec={link}" if link else url)
+    if link:
+        expect(_metric(page, "MACs")).not_to_have_text("0", timeout=T)
+        expect(_board(page).locator(".block").first).to_be_visible(timeout=T)
+    else:
+        expect(_metric(page, "MACs")).to_have_text("0", timeout=T)
+        expect(_board(page).locator(".chip").first).to_be_visible(timeout=T)
     dt = time.perf_counter() - t0
     _idle(page)
     ctx.close()
@@ -214,15 +220,26 @@ def fmt(xs: list[float]) -> str:
             f"max {max(xs) * 1e3:.0f}, n={len(xs)})")
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--limit", type=float, default=0.5)
     ap.add_argument("--zoo", default=None, help="open this zoo architecture instead of the "
                     "small CIFAR model (its first block must have 'filters')")
+    ap.add_argument("--first-loads", type=int, default=1,
+                    help="fresh servers whose first (empty) Builder load is timed")
+    ap.add_argument("--loads-only", action="store_true", help="time first loads only")
     ap.add_argument("--shots", default=None, help="save a screenshot of the page here")
     args = ap.parse_args()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from playground.editor import spec_to_query
     from playground.spec import ArchSpec
@@ -231,39 +248,42 @@ def main() -> int:
     print(f"model: {spec.name}, {len(spec.blocks)} blocks, input {spec.input_shape}")
     link = spec_to_query(spec)
     log = Path(tempfile.mkdtemp(prefix="bench-lat-log-")) / "streamlit.log"
-    proc, url, t_start = serve(log)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--no-sandbox", "--disable-gpu"])
-            t_first = first_load(browser, url, link)
-            t_second = first_load(browser, url, link)
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = ctx.new_page()
-            page.set_default_timeout(T)
-            page.goto(f"{url}/?spec={link}")
-            from playwright.sync_api import expect
-            expect(_metric(page, "MACs")).not_to_have_text("0", timeout=T)
-            _idle(page)
-            print("Apply (filters of the first block, in the parameter form):", flush=True)
-            apply = bench_apply(page, args.repeats, spec)
-            print("click-add of a palette block:", flush=True)
-            click = bench_add(page, args.repeats, drag=False)
-            print("drop of a palette block (dragged into the model):", flush=True)
-            drop = bench_add(page, args.repeats, drag=True)
-            if args.shots:
-                Path(args.shots).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(args.shots) / "bench_builder.png"), full_page=True)
-            browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    print(f"server start to healthy: {t_start:.1f} s")
-    print(f"first Builder load (fresh server, goto -> totals and board shown): {t_first:.1f} s; "
-          f"second load (new tab): {t_second:.1f} s")
+    firsts: list[float] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        for k in range(args.first_loads):
+            proc, url, t_start = serve(log)
+            try:
+                firsts.append(first_load(browser, url, None))
+                print(f"  fresh server {k + 1}: healthy after {t_start:.1f} s, first Builder "
+                      f"load {firsts[-1]:.1f} s", flush=True)
+                if args.loads_only or k < args.first_loads - 1:
+                    continue
+                t_link = first_load(browser, url, link)
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = ctx.new_page()
+                page.set_default_timeout(T)
+                page.goto(f"{url}/?spec={link}")
+                expect(_metric(page, "MACs")).not_to_have_text("0", timeout=T)
+                _idle(page)
+                print("Apply (filters of the first block, in the parameter form):", flush=True)
+                apply = bench_apply(page, args.repeats, spec)
+                print("click-add of a palette block:", flush=True)
+                click = bench_add(page, args.repeats, drag=False)
+                print("drop of a palette block (dragged into the model):", flush=True)
+                drop = bench_add(page, args.repeats, drag=True)
+                if args.shots:
+                    Path(args.shots).mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(Path(args.shots) / "bench_builder.png"))
+            finally:
+                _stop(proc)
+        browser.close()
+    print("first Builder load (fresh server, empty model, goto -> totals and palette shown): "
+          + fmt(firsts))
+    if args.loads_only:
+        return 0
+    print(f"then a new tab opening the model's share link (first model build): {t_link:.1f} s")
     print(f"Apply edit -> updated totals:      {fmt(apply)}")
     print(f"click-add -> updated totals:       {fmt(click)}")
     print(f"drop -> updated totals:            {fmt(drop)}")

@@ -45,34 +45,27 @@ def _field_error(where: str) -> None:
 
 
 def _toolbar(session: EditSession) -> int:
-    """Name, input shape, batch, Undo / Redo; then Start from, New, Clear. Returns the batch."""
+    """Name, input shape and batch; then Start from + Load, New, Clear. Returns the batch."""
     spec = session.spec
-    row = st.columns([2.2, 1.5, 0.9, 0.75, 0.75], vertical_alignment="bottom")
+    widths = [2.2, 1.5, 1.0]
+    row = st.columns(widths)
     with row[0]:
         if bs.seed(bs.NAME, spec.name):
             bs.set_error("name", None)
         st.text_input("Model name", key=bs.NAME, on_change=bs.on_name, max_chars=64,
                       help="Names the model's training runs, its downloads and its code")
+        _field_error("name")
     with row[1]:
         if bs.seed(bs.INPUT, "x".join(map(str, spec.input_shape))):
             bs.set_error("input", None)
         st.text_input("Input shape", key=bs.INPUT, on_change=bs.on_input,
                       help="height x width x channels, e.g. 32x32x3 (or length x channels)")
+        _field_error("input")
     bs.keep(BATCH, 32)
     batch = int(row[2].number_input("Batch", 1, 4096, key=BATCH,
                                     help="batch size for the memory figures"))
-    row[3].button("Undo", disabled=not session.can_undo, width="stretch", on_click=bs.on_undo,
-                  help=f"Undo: {session.undo_stack[-1][1]}" if session.can_undo else None)
-    row[4].button("Redo", disabled=not session.can_redo, width="stretch", on_click=bs.on_redo,
-                  help=f"Redo: {session.redo_stack[-1][1]}" if session.can_redo else None)
-    if bs.error("name") or bs.error("input"):  # beside their fields
-        errors = st.columns([2.2, 1.5, 3.2])
-        with errors[0]:
-            _field_error("name")
-        with errors[1]:
-            _field_error("input")
 
-    row = st.columns([2.2, 0.9, 1.4, 0.8, 1.0], vertical_alignment="bottom")
+    row = st.columns([2.2, 0.84, 0.83, 0.83], vertical_alignment="bottom")
     editable = [n for n in ZOO.list() if ZOO.get(n).is_spec]
     bs.keep(bs.ZOO_PICK, editable[0])
     row[0].selectbox("Start from", editable, key=bs.ZOO_PICK,
@@ -81,11 +74,24 @@ def _toolbar(session: EditSession) -> int:
                           "models are on the Zoo and Compare pages: they are not made of blocks)")
     row[1].button("Load", width="stretch", on_click=bs.on_load_zoo,
                   help="Replace the model with the architecture picked (Undo brings it back)")
-    row[3].button("New", width="stretch", on_click=bs.on_new,
+    row[2].button("New", width="stretch", on_click=bs.on_new,
                   help="A new empty model (32x32x3, no head); Undo brings this one back")
-    row[4].button("Clear", width="stretch", on_click=bs.on_clear, disabled=not spec.blocks,
+    row[3].button("Clear", width="stretch", on_click=bs.on_clear, disabled=not spec.blocks,
                   help="Remove every block; the name, input shape and head stay")
     return batch
+
+
+def _history(session: EditSession, text: str) -> None:
+    """The last edit's cost change, with Undo and Redo beside it."""
+    row = st.columns([5.0, 0.85, 0.85], vertical_alignment="center")
+    if text:
+        row[0].info(text, icon=":material/difference:")
+    else:
+        row[0].caption("Each edit's change in cost shows here.")
+    row[1].button("Undo", disabled=not session.can_undo, width="stretch", on_click=bs.on_undo,
+                  help=f"Undo: {session.undo_stack[-1][1]}" if session.can_undo else None)
+    row[2].button("Redo", disabled=not session.can_redo, width="stretch", on_click=bs.on_redo,
+                  help=f"Redo: {session.redo_stack[-1][1]}" if session.can_redo else None)
 
 
 def _selection(session: EditSession, ev: Any) -> str | None:
@@ -176,10 +182,9 @@ def _builder() -> None:
     elif ev.error is not None:
         st.error(f"{error_text(ev.error)}  \nShowing the last valid model.")
     totals_row(ev.totals, batch)
-    if ss[bs.DELTA].text:
-        st.info(ss[bs.DELTA].text, icon=":material/difference:")
+    _history(session, ss[bs.DELTA].text)
     selected = _selection(session, ev)
-    left, right = st.columns([1.3, 1], gap="large")
+    left, right = st.columns([1, 1], gap="large")
     with left:
         block_board(palette_groups(palette()), model_blocks(session, ev), selected=selected,
                     header=MODEL_HEADER, hint=BOARD_HINT, key=bs.BOARD, on_change=bs.on_board,

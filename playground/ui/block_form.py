@@ -43,10 +43,16 @@ def block_form(i: int, block: BlockSpec) -> None:
     """The form of block ``block`` (at index ``i`` of the model) with its "Apply" button."""
     bt = BLOCKS.get(block.type)
     current = {**bt.defaults(), **block.params}
+    boxes = [p for p in bt.params if widget_kind(p, current.get(p.name)) == "checkbox"]
+    fields = [p for p in bt.params if p not in boxes]
     with st.form(f"params_{block.name}", border=True):
         cols = st.columns(2)
-        for k, p in enumerate(bt.params):
+        for k, p in enumerate(fields):
             with cols[k % 2]:
                 _widget(p, current.get(p.name), bs.param_key(block.name, p.name))
+        if boxes:  # in a row that wraps: a long label is never cut by a narrow column
+            with st.container(horizontal=True, gap="medium"):
+                for p in boxes:
+                    _widget(p, current.get(p.name), bs.param_key(block.name, p.name))
         st.form_submit_button("Apply", type="primary", on_click=bs.on_apply,
                               args=(i, block.name))
