@@ -135,15 +135,16 @@ def test_graph_is_drawn_and_the_builder_fits_both_screen_sizes(page):
     _open(page, "/?spec=" + spec_to_query(spec))
     expect(_metric(page, "MACs")).to_have_text(format_count(analyze_spec(spec).macs), timeout=T)
     panel = page.get_by_role("tabpanel")
-    img = panel.get_by_test_id("stImage").locator("img")
-    if img.count():  # drawn by Graphviz on the server
-        src = img.first.get_attribute("src")
+    graph = panel.get_by_test_id("stImage").locator("img").or_(
+        panel.get_by_test_id("stGraphVizChart").locator("svg"))
+    expect(graph.first).to_be_visible(timeout=T)
+    src = graph.first.get_attribute("src")
+    if src:  # drawn by Graphviz on the server: an SVG image
         svg = base64.b64decode(src.split(",", 1)[1]).decode()
         assert "conv2_block1" in svg and "231.2M MACs" in svg
-    else:
-        expect(panel.get_by_test_id("stGraphVizChart").locator("svg text",
-                                                               has_text="conv2_block1").first
-               ).to_be_visible(timeout=T)
+    else:  # laid out in the browser
+        expect(graph.locator("text", has_text="conv2_block1").first).to_be_visible(timeout=T)
+    _idle(page)
     for width, height in ((1400, 1000), (1024, 768)):
         _whole_page(page, f"b5_builder_resnet18_{width}x{height}", width, height)
     _no_traceback(page)

@@ -81,17 +81,18 @@ def _graph(spec_json: str) -> None:
 
 def _code_and_export(spec: ArchSpec, spec_json: str) -> None:
     code = spec_code(spec_json)
-    cols = st.columns(len(DOWNLOADS) + 1)
-    cols[0].download_button("Keras code", data=code, file_name=f"{spec.name}.py",
-                            mime=MIME_TYPES["keras-code"], width="stretch", on_click="ignore",
-                            key="builder_dl_code")
-    for col, (fmt, label) in zip(cols[1:], DOWNLOADS):
-        col.download_button(label, data=lambda f=fmt: export_bytes(spec, f),
-                            file_name=f"{spec.name}{EXTENSIONS[fmt]}", mime=MIME_TYPES[fmt],
-                            width="stretch", on_click="ignore", key=f"builder_dl_{fmt}")
+    with st.container(horizontal=True):  # a row that wraps on a narrow screen
+        st.download_button("Keras code", data=code, file_name=f"{spec.name}.py",
+                           mime=MIME_TYPES["keras-code"], on_click="ignore",
+                           key="builder_dl_code", icon=":material/download:")
+        for fmt, label in DOWNLOADS:
+            st.download_button(label, data=lambda f=fmt: export_bytes(spec, f),
+                               file_name=f"{spec.name}{EXTENSIONS[fmt]}", mime=MIME_TYPES[fmt],
+                               on_click="ignore", key=f"builder_dl_{fmt}",
+                               icon=":material/download:")
     st.caption(f"`{spec.name}.py`: standalone Keras 3 code that rebuilds this model "
                "(copy it with the icon at its top right).")
-    st.code(code, language="python", height=480)
+    st.code(code, language="python", height=480, wrap_lines=True)
 
 
 def spec_views(spec: ArchSpec | None) -> None:
