@@ -76,13 +76,20 @@ class LazyModule:
 _PRELOAD: threading.Thread | None = None
 
 
-def preload_keras() -> None:
-    """Start importing Keras in a background thread (once per process; nothing if loaded):
-    a page that shows before it builds a model finds Keras ready by the user's first edit."""
+def _import_later(name: str, delay_s: float) -> None:
+    import time
+    time.sleep(delay_s)  # the page's frames and first messages are served before the import
+    importlib.import_module(name)  # holds the interpreter for seconds
+
+
+def preload_keras(delay_s: float = 1.5) -> None:
+    """Start importing Keras in a background thread after ``delay_s`` (once per process;
+    nothing if loaded): a page that shows before it builds a model finds Keras ready by the
+    user's first edit. A page that needs Keras sooner imports it itself (and waits for it)."""
     global _PRELOAD
     import sys
     if _PRELOAD is not None or "keras" in sys.modules:
         return
-    _PRELOAD = threading.Thread(target=importlib.import_module, args=("keras",),
+    _PRELOAD = threading.Thread(target=_import_later, args=("keras", delay_s),
                                 name="keras-preload", daemon=True)
     _PRELOAD.start()
