@@ -97,11 +97,12 @@ def serve(log: Path) -> tuple[subprocess.Popen, str, float]:
            "KERAS_HOME": tempfile.mkdtemp(prefix="bench-lat-keras-"),
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    with open(log, "ab") as out:  # the child keeps its own handle
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     while True:
         if proc.poll() is not None:

@@ -111,7 +111,8 @@ def test_code_preview_matches_the_model_and_the_download(page):
     with page.expect_download() as dl:
         page.get_by_role("button", name="Keras code").click()
     assert dl.value.suggested_filename == "small_net.py"
-    assert open(dl.value.path(), encoding="utf-8").read().strip() == code.strip()
+    from pathlib import Path
+    assert Path(dl.value.path()).read_text(encoding="utf-8").strip() == code.strip()
     for width, height in ((1400, 1000), (1024, 768)):
         _whole_page(page, f"b4_builder_code_{width}x{height}", width, height)
 
