@@ -1,5 +1,10 @@
-"""Process-wide defaults that must be set before Keras is first imported."""
+"""Process-wide defaults that must be set before Keras is first imported, and the ways to
+import Keras late (lazily, or early in the background) so pages that do not build yet stay
+light."""
+import importlib
 import os
+import threading
+from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -52,3 +57,39 @@ def freeze_import_heap() -> None:
     gc.collect()
     gc.freeze()
     _FROZEN = True
+
+
+class LazyModule:
+    """A module imported on its first attribute access. The block registry (palette, forms,
+    validation) needs no Keras; only building a block does, and TensorFlow takes seconds."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
+
+
+_PRELOAD: threading.Thread | None = None
+
+
+def _import_later(name: str, delay_s: float) -> None:
+    import time
+    time.sleep(delay_s)  # the page's frames and first messages are served before the import
+    importlib.import_module(name)  # holds the interpreter for seconds
+
+
+def preload_keras(delay_s: float = 1.5) -> None:
+    """Start importing Keras in a background thread after ``delay_s`` (once per process;
+    nothing if loaded): a page that shows before it builds a model finds Keras ready by the
+    user's first edit. A page that needs Keras sooner imports it itself (and waits for it)."""
+    global _PRELOAD
+    import sys
+    if _PRELOAD is not None or "keras" in sys.modules:
+        return
+    _PRELOAD = threading.Thread(target=_import_later, args=("keras", delay_s),
+                                name="keras-preload", daemon=True)
+    _PRELOAD.start()

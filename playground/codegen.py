@@ -415,11 +415,14 @@ def model_to_source(model: Any, function_name: str = "build_model") -> str:
             + "\n\n".join(w.functions))
 
 
-def spec_to_source(spec: Any, function_name: str = "build_model") -> str:
+def spec_to_source(spec: Any, function_name: str = "build_model", model: Any = None) -> str:
     """:func:`model_to_source` of the spec's model, with the spec named in a header and a
-    ``__main__`` footer that builds the model and prints its summary."""
-    from playground.build import build
-    src = model_to_source(build(spec), function_name)
+    ``__main__`` footer that builds the model and prints its summary. ``model``: the spec's
+    model if already built (the shapes-only analysis model serves: only configs are read)."""
+    if model is None:
+        from playground.build import build
+        model = build(spec)
+    src = model_to_source(model, function_name)
     head = (f"# Architecture spec {spec.name!r} (spec key {spec.key()}), input "
             f"{'x'.join(map(str, spec.input_shape))}, {len(spec.blocks)} blocks"
             + (f", head {spec.head.type}" if spec.head else "") + ".\n")

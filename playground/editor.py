@@ -571,9 +571,22 @@ class EditSession:
         return self._push(self.spec.replace(input_shape=shape_t), label)
 
     def load(self, spec: ArchSpec | None = None) -> "EditSession":
-        """Replace the whole spec (an empty model by default, or a zoo spec); undoable."""
+        """Replace the whole spec (a new empty model by default, or a zoo spec); undoable."""
         new = _named(spec if spec is not None else EMPTY_SPEC)
-        return self._push(new, f"load {new.name}")
+        return self._push(new, f"load {new.name}" if spec is not None else "new model")
+
+    def clear(self) -> "EditSession":
+        """Remove every block, keeping the name, the input and the head; undoable."""
+        n = len(self.spec.blocks)
+        return self._with_blocks((), f"clear {n} block{'s' if n != 1 else ''}")
+
+    def set_name(self, name: str) -> "EditSession":
+        """Rename the model (its runs, downloads and generated code take this name)."""
+        name = name.strip() if isinstance(name, str) else name
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise SpecError("model name", f"{name!r} is not a name: start with a letter, then "
+                            "letters, digits, '_' or '-' (at most 64 characters)")
+        return self._push(self.spec.replace(name=name), f"name {self.spec.name} -> {name}")
 
     # --- blocks anywhere: addresses and paths (see the module docstring) -------------------
     def blocks_at(self, path: Sequence[Any] = ()) -> list[BlockSpec]:
@@ -972,6 +985,10 @@ def evaluate(session: EditSession, batch: int = 1) -> Evaluation:
     from playground.cost.headline import summary
 
     spec = session.spec
+    if not spec.blocks and spec.head is None:  # nothing to build: zeros, and no Keras needed
+        return Evaluation(session=session, ok=True, report=None, report_spec=None, stale=False,
+                          error=None, error_index=None, error_block=None, blocks=[], head=None,
+                          totals=None, batch=batch)
     names = block_names(spec)
     error: SpecError | None = None
     try:
@@ -1062,6 +1079,15 @@ def delta(prev_report: Any, new_report: Any, edit_label: str) -> str:
             f"{_signed(new_report.params - prev_report.params)} params")
 
 
+@dataclass(frozen=True)
+class _Figures:
+    macs: int = 0
+    params: int = 0
+
+
+_NO_FIGURES = _Figures()  # an empty model's (it is not built)
+
+
 @dataclass
 class DeltaNote:
     """The Builder's line on the last edit's cost change, kept across reruns: it changes only
@@ -1073,7 +1099,10 @@ class DeltaNote:
     key: str | None = None  # the spec key the line was made for
 
     def update(self, session: "EditSession", report: Any, ok: bool) -> str:
-        """Take one evaluation of ``session`` (``report`` valid when ``ok``); the line."""
+        """Take one evaluation of ``session`` (``report`` valid when ``ok``; None for an empty
+        model, whose figures are zero); the line."""
+        if ok and report is None:
+            report = _NO_FIGURES
         if session.last_label and self.prev is not None and self.key != session.spec.key():
             self.text = delta(self.prev, report if ok else None, session.last_label)
             self.key = session.spec.key()

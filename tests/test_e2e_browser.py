@@ -3,6 +3,7 @@ Playwright (sync API). Each test opens a fresh browser context (a new Streamlit 
 a full-page screenshot per step into $E2E_SHOTS (default: a new temporary folder, printed)."""
 from __future__ import annotations
 
+import base64
 import time
 
 from playwright.sync_api import expect
@@ -50,6 +51,13 @@ def test_builder_drag_conv_into_model_updates_cost_table_and_graph(page):
     _shot(page, "1a_builder_empty")
 
     db = dst.bounding_box()
+    below = db["y"] + db["height"] + 40 - page.viewport_size["height"]
+    if below > 0:  # the model list is under the palette, below the fold: scroll it into sight
+        # (a drag held past the window's edge scrolls the page, and the drop would miss)
+        page.evaluate("d => document.querySelector('[data-testid=stMain]').scrollBy(0, d)",
+                      below)
+        page.wait_for_timeout(400)
+        db = dst.bounding_box()
     _drag(page, src, db["x"] + 60, db["y"] + db["height"] - 10)
 
     expect(_metric(page, "Parameters")).not_to_have_text("0", timeout=T)
@@ -63,10 +71,16 @@ def test_builder_drag_conv_into_model_updates_cost_table_and_graph(page):
     _shot(page, "1b_builder_conv_added")
 
     page.get_by_role("tab", name="Graph").click()
-    svg = page.get_by_test_id("stGraphVizChart").locator("svg")
-    expect(svg.first).to_be_visible(timeout=T)
-    expect(svg.locator("text", has_text="conv_1").first).to_be_visible(timeout=T)
-    _shot(page, "1c_builder_graph", svg.first)
+    # drawn by Graphviz on the server (an SVG image), else laid out in the page
+    graph = page.get_by_role("tabpanel").get_by_test_id("stImage").locator("img").or_(
+        page.get_by_test_id("stGraphVizChart").locator("svg"))
+    expect(graph.first).to_be_visible(timeout=T)
+    src = graph.first.get_attribute("src")
+    if src:
+        assert "conv_1" in base64.b64decode(src.split(",", 1)[1]).decode()
+    else:
+        expect(graph.locator("text", has_text="conv_1").first).to_be_visible(timeout=T)
+    _shot(page, "1c_builder_graph", graph.first)
     page.get_by_role("tab", name="Charts").click()  # computed when opened
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=T)
     _no_traceback(page)
@@ -120,9 +134,11 @@ def test_builder_start_from_zoo_model_shows_its_macs(page):
     box.click()
     page.keyboard.type("resnet20-cifar")
     page.keyboard.press("Enter")
+    page.get_by_role("button", name="Load", exact=True).click()
     expect(_metric(page, "MACs")).to_have_text(expected, timeout=T)
     _idle(page)
-    expect(box.get_by_role("combobox")).to_have_value("resnet20-cifar")
+    expect(box.get_by_role("combobox")).to_have_value(
+        f"resnet20-cifar ({ZOO.get('resnet20-cifar').family})")
     _shot(page, "2_builder_resnet20_cifar")
     _no_traceback(page)
 

@@ -48,6 +48,7 @@ def test_builder_measure_tab_times_the_model_and_its_layers(page):
     box.click()
     page.keyboard.type("lenet5")
     page.keyboard.press("Enter")
+    page.get_by_role("button", name="Load", exact=True).click()
     expect(_metric(page, "MACs")).to_have_text("416.5K", timeout=T)
     _idle(page)
     exp = _expander(page, "Measure on this machine")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras import layers
-
+from playground._env import LazyModule
 from playground.blocks import layers as L
 from playground.blocks.base import BlockCtx, P, Param, block
+
+layers = LazyModule("keras.layers")  # Keras loads when a block is built
 
 
 # --- parameter schema pieces shared by many blocks ---------------------------------------

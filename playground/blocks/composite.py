@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras import layers
-
+from playground._env import LazyModule
 from playground.blocks import layers as L
 from playground.blocks.base import BlockCtx, P, Param, block
 from playground.blocks.basic import BIAS, SURVIVAL, act_p, bn_p, filters_p, stride_p
+
+layers = LazyModule("keras.layers")  # Keras loads when a block is built
 
 SHORTCUT = Param("shortcut", "choice", "auto", "identity, a 1x1 projection, or auto (project "
                  "only when the shapes differ)", choices=("auto", "identity", "projection"))

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras import layers
-
+from playground._env import LazyModule
 from playground.blocks import layers as L
 from playground.blocks.base import BlockCtx, P, Param, block
+
+layers = LazyModule("keras.layers")  # Keras loads when a block is built
 
 CLASSES = Param("classes", "int", 10, "number of classes (1 with sigmoid: binary)", min=1)
 HEAD_ACT = Param("activation", "choice", "softmax", "output activation",

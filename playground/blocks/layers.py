@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import keras
-from keras import layers
-
+from playground._env import LazyModule
 from playground.blocks.base import BlockCtx
 from playground.cost.formulas import conv_output_length
+
+keras = LazyModule("keras")  # Keras loads when a block is built, not when blocks are listed
+layers = LazyModule("keras.layers")
 
 ACTIVATIONS = ("relu", "relu6", "swish", "gelu", "elu", "selu", "tanh", "sigmoid", "leaky_relu",
                "none")

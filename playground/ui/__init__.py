@@ -9,7 +9,9 @@
 ``totals``: the row of cost totals (Builder and Architecture cost pages).
 ``uploads``: upload widgets that keep the file under the data folder.
 ``dataset_options``: the widgets of a data set's options (Train page).
-``spec_views``: graph, per-layer charts, export and conventions tabs of a spec (Builder).
+``spec_views``: graph, per-layer charts, code and export, conventions tabs of a spec (Builder).
+``builder_state``: the Builder's model in the browser session and the callbacks that edit it.
+``block_form``: the Builder's parameter form of one block.
 ``image_sets``: making an image set from uploads, class by class or from a zip (Transfer).
 ``backbone_picker``: a transfer backbone's label, size, weights and cost (Transfer).
 ``transfer_results``: a finished transfer run's results and predictions (Transfer).
