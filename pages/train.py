@@ -19,8 +19,9 @@ from playground.run_setup import builder_model_name, time_estimate, train_config
 from playground.spec import ArchSpec
 from playground.store import RunRecord
 from playground.targets import spec_from_json_text
-from playground.train.config import (DEFAULT_LR, DEVICES, OPTIMIZERS, PRECISIONS, SCHEDULES, XLA,
-                                     default_backend, installed_backends)
+from playground.train.config import (DEFAULT_LR, DEFAULT_WEIGHT_DECAY, DEVICES, OPTIMIZERS,
+                                     PRECISIONS, SCHEDULES, XLA, TrainConfig, default_backend,
+                                     installed_backends)
 from playground.train.worker import launch, max_jobs
 from playground.training_charts import CURVE_KEYS, confusion_figure, curves_figure, steps_per_epoch
 from playground.ui.errors import error_text, show_error, show_failure
@@ -34,6 +35,7 @@ from playground.zoo import ZOO
 from playground.zoo.starter import QUICK_CNN
 
 ensure_routed(__file__)
+RECIPE = TrainConfig(target="")  # the page's defaults are the short-run recipe's
 
 QUICK = "quick-cnn"
 BUILDER = "@builder"
@@ -130,23 +132,26 @@ def _form(runs: list[RunRecord]) -> tuple[dict[str, Any], str | None]:
         blocked, macs = _cost_preview(spec, DATASETS.get(dataset).shape(options))
     st.markdown("##### Budget and optimiser")
     c1, c2, c3, c4 = st.columns(4)
-    epochs = int(c1.number_input("Epochs", 1, 10000, 10, key="train_epochs"))
+    epochs = int(c1.number_input("Epochs", 1, 10000, RECIPE.epochs, key="train_epochs"))
     budget = c2.number_input("Time budget (s)", 0, 7 * 86400, 0, step=30, key="train_budget",
                              help="Stop after this many seconds even if epochs remain "
                                   "(0 = no limit).")
-    batch = int(c3.number_input("Batch size", 1, 65536, 32, key="train_batch"))
+    batch = int(c3.number_input("Batch size", 1, 65536, RECIPE.batch_size, key="train_batch"))
     optimizer = c4.selectbox("Optimizer", OPTIMIZERS, key="train_optimizer",
+                             index=OPTIMIZERS.index(RECIPE.optimizer),
                              format_func=lambda o: {"sgd": "SGD + momentum", "adam": "Adam",
                                                     "adamw": "AdamW"}[o])
     c1, c2 = st.columns([1, 3], vertical_alignment="center")
     lr_text = c1.text_input("Learning rate", key=f"train_lr_{optimizer}",
-                            value="0.003" if optimizer != "sgd" else str(DEFAULT_LR["sgd"]))
+                            value=str(DEFAULT_LR[optimizer]))
     estimate = c2.empty()  # filled once the validation split below is known
     with st.expander("Advanced: schedule, regularisation, augmentation, precision, device"):
         a, b, c, d = st.columns(2, gap="medium") + st.columns(2, gap="medium")  # fits 1024 px
-        schedule = a.selectbox("LR schedule", SCHEDULES, key="train_schedule")
-        weight_decay = a.number_input("Weight decay", 0.0, 1.0, 0.0, step=1e-4, format="%.4f",
-                                      key="train_wd")
+        schedule = a.selectbox("LR schedule", SCHEDULES, key="train_schedule",
+                               index=SCHEDULES.index(RECIPE.schedule))
+        weight_decay = a.number_input("Weight decay", 0.0, 1.0,
+                                      DEFAULT_WEIGHT_DECAY[optimizer], step=1e-4,
+                                      format="%.4f", key=f"train_wd_{optimizer}")
         smoothing = a.number_input("Label smoothing", 0.0, 0.5, 0.0, step=0.05, format="%.2f",
                                    key="train_smoothing")
         momentum = a.number_input("Momentum (SGD)", 0.0, 0.999, 0.9, step=0.05, format="%.3f",

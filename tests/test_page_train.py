@@ -53,6 +53,23 @@ def test_defaults_show_the_starter_model_and_its_cost(store):
     assert [m for m in at.metric if m.label == "Parameters"][0].help == f"{14_435 - 288:,}"
 
 
+def test_the_form_starts_at_the_short_run_recipe(store):
+    """A run launched with the page's defaults uses the recipe the CLI and the benchmark use
+    (the page once defaulted to Adam, a constant rate, no weight decay and 10 epochs)."""
+    from playground.train.config import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, TrainConfig
+    recipe = TrainConfig(target="")
+    at = _page()
+    assert at.number_input(key="train_epochs").value == recipe.epochs
+    assert at.number_input(key="train_batch").value == recipe.batch_size
+    assert at.selectbox(key="train_optimizer").value == recipe.optimizer == "adamw"
+    assert at.selectbox(key="train_schedule").value == recipe.schedule == "one_cycle"
+    assert float(at.text_input(key="train_lr_adamw").value) == DEFAULT_LR["adamw"]
+    assert at.number_input(key="train_wd_adamw").value == DEFAULT_WEIGHT_DECAY["adamw"]
+    at.selectbox(key="train_optimizer").set_value("sgd").run()
+    assert float(at.text_input(key="train_lr_sgd").value) == DEFAULT_LR["sgd"]
+    assert at.number_input(key="train_wd_sgd").value == DEFAULT_WEIGHT_DECAY["sgd"]
+
+
 def test_builder_model_is_offered_first(store):
     at = AppTest.from_file(PAGE, default_timeout=120)
     spec = ArchSpec.from_dict({"name": "mine", "input_shape": [32, 32, 1], "blocks": [
@@ -93,9 +110,10 @@ def test_the_time_hint_follows_the_architecture_not_a_promise_of_seconds(store):
     assert not at.exception
     macs = float(_metric_help(at, "MACs / image").replace(",", ""))
     hints = [c.value for c in at.caption if c.value.startswith("Estimated time")]
-    assert hints == [time_estimate(macs, 3000, 0.2, 10)]
+    epochs = at.number_input(key="train_epochs").value
+    assert hints == [time_estimate(macs, 3000, 0.2, epochs)]
     assert epoch_seconds(macs, 3000, 0.2, DEFAULT_TRAIN_RATE) > 30
-    assert "min for 10 epochs" in hints[0]
+    assert f"min for {epochs} epochs" in hints[0]
     assert not any("second" in i.value for i in at.info)  # no blanket "a few seconds"
     at.selectbox(key="train_arch").set_value("quick-cnn").run()
     hints = [c.value for c in at.caption if c.value.startswith("Estimated time")]
@@ -116,7 +134,7 @@ def test_headless_builder_model_blocks_the_train_button(store):
                                          ("fast", "must be a number")])
 def test_bad_options_show_an_error_and_start_nothing(store, lr, message):
     at = _page()
-    at.text_input(key="train_lr_adam").set_value(lr)
+    at.text_input(key="train_lr_adamw").set_value(lr)
     at.button(key="train_go").click().run()
     assert not at.exception
     errors = [e.value for e in at.error]
