@@ -112,13 +112,14 @@ def densenet121() -> ArchSpec:
 MOBILENETV2_CIFAR_STRIDES = (1, 1, 2, 2, 1, 2, 1)
 
 
-def mobilenetv2_params(alpha: float, classes: int, last: int) -> int:
+def mobilenetv2_params(alpha: float, classes: int, last: int,
+                       body: tuple[tuple[int, int, int, int], ...] = MOBILENETV2_BODY) -> int:
     """Hand count of a MobileNetV2 (Keras counts 4 per batch-norm channel; convs have no bias):
     stem 3x3 conv + BN, per block [1x1 expand + BN], 3x3 depthwise + BN, 1x1 project + BN, then
     the last 1x1 conv + BN and the dense classifier. Gives Keras' 3,538,984 at alpha 1."""
     c = make_divisible(32 * alpha)
     total = 27 * c + 4 * c
-    for t, cout, n, _ in MOBILENETV2_BODY:
+    for t, cout, n, _ in body:
         cout = make_divisible(cout * alpha)
         for _ in range(n):
             e = c * t
@@ -129,6 +130,26 @@ def mobilenetv2_params(alpha: float, classes: int, last: int) -> int:
     return total + c * last + 4 * last + last * classes + classes
 
 
+# Half the repeats of each stage (rounded up): 11 inverted residuals instead of 17.
+MOBILENETV2_COMPACT_BODY = tuple((t, c, (n + 1) // 2, s) for t, c, n, s in MOBILENETV2_BODY)
+
+
+def mobilenetv2_for_cifar(name: str, alpha: float,
+                          body: tuple[tuple[int, int, int, int], ...]) -> ArchSpec:
+    """MobileNetV2 for 32x32 images: stride-1 stem and second stage, then ``body``'s stages."""
+    blocks = [B("conv", "conv1", filters=make_divisible(32 * alpha), kernel=3, stride=1,
+                batch_norm=True, activation="relu6")]
+    k = 0
+    for (t, c, n, _), s in zip(body, MOBILENETV2_CIFAR_STRIDES):
+        for i in range(n):
+            k += 1
+            blocks.append(B("inverted_residual", f"block{k}", filters=make_divisible(c * alpha),
+                            expansion=t, stride=s if i == 0 else 1))
+    blocks.append(B("pointwise", "conv_last", filters=make_divisible(1280 * alpha),
+                    batch_norm=True, activation="relu6"))
+    return arch(name, (32, 32, 3), blocks, B("gap_head", classes=10))
+
+
 @entry("mobilenetv2-cifar", "cifar", "MobileNetV2 for 32x32 images: the same inverted residuals "
        "with a stride-1 stem and second stage (final maps 4x4, not 1x1).",
        input_shape=(32, 32, 3), classes=10, options={"alpha": 0.5}, year=2018,
@@ -136,17 +157,18 @@ def mobilenetv2_params(alpha: float, classes: int, last: int) -> int:
                      source="hand count (mobilenetv2_params), Sandler et al. 2018 Table 2 "
                             "with CIFAR strides, alpha 0.5"))
 def mobilenetv2_cifar(alpha: float = 0.5) -> ArchSpec:
-    blocks = [B("conv", "conv1", filters=make_divisible(32 * alpha), kernel=3, stride=1,
-                batch_norm=True, activation="relu6")]
-    k = 0
-    for (t, c, n, _), s in zip(MOBILENETV2_BODY, MOBILENETV2_CIFAR_STRIDES):
-        for i in range(n):
-            k += 1
-            blocks.append(B("inverted_residual", f"block{k}", filters=make_divisible(c * alpha),
-                            expansion=t, stride=s if i == 0 else 1))
-    blocks.append(B("pointwise", "conv_last", filters=make_divisible(1280 * alpha),
-                    batch_norm=True, activation="relu6"))
-    return arch("mobilenetv2-cifar", (32, 32, 3), blocks, B("gap_head", classes=10))
+    return mobilenetv2_for_cifar("mobilenetv2-cifar", alpha, MOBILENETV2_BODY)
+
+
+@entry("mobilenetv2-compact-cifar", "cifar", "A compact MobileNetV2 for 32x32 images: each "
+       "stage keeps half its inverted residuals (11, not 17); for short CPU runs.",
+       input_shape=(32, 32, 3), classes=10, options={"alpha": 0.5}, year=2018,
+       ref=Reference(params=mobilenetv2_params(0.5, 10, make_divisible(640),
+                                               MOBILENETV2_COMPACT_BODY),
+                     source="hand count (mobilenetv2_params) with half the repeats per stage "
+                            "of Sandler et al. 2018 Table 2, CIFAR strides, alpha 0.5"))
+def mobilenetv2_compact_cifar(alpha: float = 0.5) -> ArchSpec:
+    return mobilenetv2_for_cifar("mobilenetv2-compact-cifar", alpha, MOBILENETV2_COMPACT_BODY)
 
 
 def densenet_bc_params(layers: int, k: int, stem: int, classes: int) -> int:
