@@ -17,18 +17,17 @@ Prints one line per page and a verdict; exits 0 when every page stays under ``--
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenshots import (CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, app_env,  # noqa: E402
-                         open_page, serve, train_tiny_run, wait_healthy)
+from screenshots import (CHROMIUM, CHROMIUM_ARGS, app_env, open_page,  # noqa: E402
+                         train_tiny_run)
+
+from playground.app_server import served  # noqa: E402
 
 PAGES = ("/", "/runs", "/train", "/transfer", "/zoo", "/compare", "/cost")
 SETTLE_S = 5.0  # after the page's first run: charts draw, the websocket goes quiet
@@ -61,26 +60,6 @@ def idle_with_tab(browser, url: str, pid: int, seconds: float) -> float:
         context.close()
 
 
-@contextlib.contextmanager
-def serve_script(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``bash scripts/run-app.sh --server.port P`` itself; yields (url, the server process)."""
-    port = _free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(["bash", "scripts/run-app.sh", "--server.port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, timeout=1800)  # a first run installs the environment
-        yield url, proc  # the script execs streamlit: same pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=30.0, help="sampling window per page")
@@ -101,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         train_tiny_run(env)
     log = data / "streamlit.log"
     results: dict[str, float] = {}
-    server = (serve_script(env, log) if args.script else
-              serve(env, log, ("--server.fileWatcherType", args.watcher)))
+    # --script: scripts/run-app.sh itself (it execs streamlit: same pid; a first run installs)
+    server = (served(env, log, command=("bash", "scripts/run-app.sh"), extra=(), timeout=1800)
+              if args.script else
+              served(env, log, extra=("--server.fileWatcherType", args.watcher)))
     with server as (url, proc):
         time.sleep(SETTLE_S)
         results["no tab"] = cpu_percent(proc.pid, args.seconds)

@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from playground.app_server import served  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 T = 120_000  # ms
@@ -84,38 +83,15 @@ ARM_JS = r"""
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(log: Path) -> tuple[subprocess.Popen, str, float]:
-    """``streamlit run app.py`` on a free port; (process, URL, seconds until healthy)."""
-    port = _free_port()
+def serve(log: Path) -> tuple[Any, str, float]:
+    """The app on a free port (own data folder); (server context, URL, seconds until healthy)."""
     env = {**os.environ, "PLAYGROUND_DATA": tempfile.mkdtemp(prefix="bench-lat-data-"),
            "KERAS_HOME": tempfile.mkdtemp(prefix="bench-lat-keras-"),
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     t0 = time.perf_counter()
-    with open(log, "ab") as out:  # the child keeps its own handle
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"streamlit exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url, time.perf_counter() - t0
-        except OSError:
-            time.sleep(0.2)
-        if time.perf_counter() - t0 > 120:
-            proc.terminate()
-            raise SystemExit("streamlit did not start within 120 s")
+    server = served(env, log)
+    url, _ = server.__enter__()
+    return server, url, time.perf_counter() - t0
 
 
 def _idle(page) -> None:
@@ -221,14 +197,6 @@ def fmt(xs: list[float]) -> str:
             f"max {max(xs) * 1e3:.0f}, n={len(xs)})")
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=7)
@@ -254,7 +222,7 @@ def main() -> int:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--no-sandbox", "--disable-gpu"])
         for k in range(args.first_loads):
-            proc, url, t_start = serve(log)
+            server, url, t_start = serve(log)
             try:
                 firsts.append(first_load(browser, url, None))
                 print(f"  fresh server {k + 1}: healthy after {t_start:.1f} s, first Builder "
@@ -278,7 +246,7 @@ def main() -> int:
                     Path(args.shots).mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(Path(args.shots) / "bench_builder.png"))
             finally:
-                _stop(proc)
+                server.__exit__(None, None, None)
         browser.close()
     print("first Builder load (fresh server, empty model, goto -> totals and palette shown): "
           + fmt(firsts))

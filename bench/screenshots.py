@@ -18,25 +18,21 @@ page height it was taken at, and whether the page showed an exception).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from playground.app_server import served  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-# What scripts/run-app.sh runs after installing (its exec line), less the port.
-APP_ARGS = ["-m", "streamlit", "run", "app.py", "--server.fileWatcherType", "none"]
 T_MS = 120_000  # one page run on a busy 2-core machine (model builds included)
 MAX_HEIGHT = 12_000  # px: a taller page is cut here (Chromium's limit is far above)
 
@@ -49,26 +45,6 @@ PAGE_HEIGHT_JS = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 120) -> None:
-    """Block until the server at ``url`` answers its health check (or fail)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200 and r.read().strip() == b"ok":
-                    return
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer its health check within {timeout:.0f} s")
-
-
 def app_env(data: Path) -> dict[str, str]:
     """The served app's environment: its own data folder and Keras cache."""
     keras_home = data / "keras-home"
@@ -78,32 +54,11 @@ def app_env(data: Path) -> dict[str, str]:
 
 
 def train_tiny_run(env: dict[str, str], name: str = "lenet5-shapes") -> None:
-    """One finished two-epoch run in the data folder of ``env`` (a real worker, ~15 s)."""
-    subprocess.run([sys.executable, "-m", "playground", "train", "lenet5", "--epochs", "2",
-                    "--data-option", "count=300", "--name", name], cwd=ROOT, env=env, check=True,
+    """One finished three-epoch LeNet-5 run on the default data in the data folder of ``env``
+    (a real worker, ~15 s)."""
+    subprocess.run([sys.executable, "-m", "playground", "train", "lenet5", "--epochs", "3",
+                    "--name", name], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
-
-
-@contextlib.contextmanager
-def serve(env: dict[str, str], log: Path, extra: tuple[str, ...] = ()
-          ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """The app served as scripts/run-app.sh serves it (``extra`` arguments after its own), on a
-    free port; yields (url, process)."""
-    port = _free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, *APP_ARGS, *extra, "--server.port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def wait_idle(page) -> None:
@@ -228,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_run:
         print("training one tiny run for the Leaderboard/Train pages...", flush=True)
         train_tiny_run(env)
-    with serve(env, args.out.parent / f"{args.out.name}-streamlit.log") as (url, _):
+    with served(env, args.out.parent / f"{args.out.name}-streamlit.log", extra=()) as (url, _):
         return 1 if take(url, args.out, sizes, only) else 0
 
 

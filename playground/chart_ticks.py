@@ -17,11 +17,15 @@ def si(value: float) -> str:
 def log_ticks(lo: float, hi: float, text: Callable[[float], str] = "{:g}".format
               ) -> dict[str, list]:
     """``tickvals``/``ticktext`` for a log axis showing ``lo``..``hi`` (data units, > 0): the
-    1-2-5 values inside, thinned to 1-and-5 or decades when they would crowd (> 8 ticks)."""
+    1-2-5 values inside, thinned to 1-and-5 or decades when they would crowd (> 8 ticks).
+    Empty (plotly's own ticks) for a range that is not positive or holds fewer than two."""
+    if not (lo > 0 and hi > 0):
+        return {}
+    vals: list[float] = []
     for steps in ((1, 2, 5), (1, 5), (1,)):
         vals = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)),
                                              math.ceil(math.log10(hi)) + 1)
                 for m in steps if lo <= m * 10.0 ** e <= hi]
         if len(vals) <= 8:
             break
-    return dict(tickvals=vals, ticktext=[text(v) for v in vals])
+    return dict(tickvals=vals, ticktext=[text(v) for v in vals]) if len(vals) >= 2 else {}

@@ -43,8 +43,8 @@ def _y_range(values: list[float], log_y: bool) -> tuple[list[float], dict[str, A
 def per_layer_figure(rows: Iterable[dict[str, Any]], column: str, axis_title: str,
                      log_y: bool, height: int = 440) -> Any:
     """Overlaid line chart of ``column`` against layer depth, one line per architecture. The x
-    axis is labelled with the layers' names (at each depth, the name in the first architecture
-    that has a layer there; each point's own name and type are in its hover text)."""
+    axis is labelled with the layers' names when every architecture has the same names at each
+    depth, else with layer numbers (each point's own name and type are in its hover text)."""
     import plotly.graph_objects as go
 
     rows = [r for r in rows if r.get(column) is not None and (not log_y or r[column] > 0)]
@@ -61,20 +61,23 @@ def per_layer_figure(rows: Iterable[dict[str, Any]], column: str, axis_title: st
     if not rows:
         fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10))
         return fig
-    names: dict[int, str] = {}  # rows are in architecture order: the first one's name wins
+    names: dict[int, str] = {}
     for r in rows:
         names.setdefault(r["index"], r["layer"])
+    differ = any(r["layer"] != names[r["index"]] for r in rows)
+    if differ:  # one architecture's names under another's points would mislabel them
+        names = {i: str(i + 1) for i in names}
     gap = math.ceil((max(names) - min(names) + 1) / MAX_TICKS)  # evenly spread: labels at
     ticks: list[int] = []                                         # neighbouring depths overlap
     for i in sorted(names):
         if not ticks or i - ticks[-1] >= gap:
             ticks.append(i)
-    differ = any(r["layer"] != names[r["index"]] for r in rows)
     y_range, y_ticks = _y_range([r[column] for r in rows], log_y)
     last = max(r["index"] for r in rows)
-    fig.update_xaxes(tickvals=ticks, ticktext=[names[i] for i in ticks], tickangle=-45,
-                     tickfont=dict(size=10), automargin=True, range=[-0.5, last + 0.5],
-                     title_text="layer (depth order; hover a point for its own layer's name)"
+    fig.update_xaxes(tickvals=ticks, ticktext=[names[i] for i in ticks],
+                     tickangle=0 if differ else -45, tickfont=dict(size=10), automargin=True,
+                     range=[-0.5, last + 0.5],
+                     title_text="layer number in depth order (hover a point for its layer's name)"
                      if differ else "layer (depth order)")
     fig.update_yaxes(type="log" if log_y else "linear", range=y_range, title_text=axis_title,
                      **y_ticks)

@@ -219,10 +219,22 @@ def pareto_fronts(rows: Iterable[Mapping[str, Any]], cost: str = "macs",
             if pareto_front(items, cost, score)}
 
 
+# The cost axes a Pareto figure can take: title, x-axis title, hover text of x, tick labels.
+PARETO_AXES: dict[str, tuple[str, str, str, Any]] = {
+    "macs": ("Best validation accuracy vs multiply-adds", "MACs per image (log scale)",
+             "MACs %{x:.3s}", si),
+    "latency_ms": ("Validation accuracy vs measured latency",
+                   "inference latency on this machine (ms, log scale)", "%{x:.3g} ms",
+                   "{:g}".format),
+}
+
+
 def pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "macs",
                   score: str = "val_accuracy", height: int = 380) -> go.Figure:
-    """Best validation accuracy vs MACs per image (log x): every run a point coloured by data
-    set; each data set's Pareto front a line through its runs, marked with diamonds."""
+    """Best validation accuracy vs a cost (``PARETO_AXES``: MACs per image or measured latency,
+    log x): every run a point coloured by data set; each data set's Pareto front a line through
+    its runs, marked with diamonds."""
+    title, x_title, x_hover, tick_text = PARETO_AXES[cost]
     pts = [r for r in rows if r.get(cost) and r.get(score) is not None]
     fronts = pareto_fronts(pts, cost, score)
     by_id = {r["run_id"]: r for r in pts}
@@ -235,7 +247,7 @@ def pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "macs",
             name=dataset or "?", legendgroup=dataset, ids=[r["run_id"] for r in mine],
             marker=dict(color=color, size=9, opacity=0.75),
             customdata=[[r.get("name", ""), r.get("architecture", "")] for r in mine],
-            hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>MACs %{x:.3s}<br>"
+            hovertemplate=f"%{{customdata[0]}}<br>%{{customdata[1]}}<br>{x_hover}<br>"
                           "val accuracy %{y:.2%}<extra></extra>"))
         front = [by_id[i] for i in fronts.get(dataset, ())]
         if front:
@@ -246,15 +258,14 @@ def pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "macs",
                 marker=dict(symbol="diamond-open", size=14, color=color, line=dict(width=2)),
                 hoverinfo="skip"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      title="Best validation accuracy vs multiply-adds",
-                      xaxis_title="MACs per image (log scale)",
+                      title=title, xaxis_title=x_title,
                       yaxis_title="validation accuracy (kept model)",
                       legend=LEGEND_BELOW)
     costs = [float(r[cost]) for r in pts]
     if costs:  # a little room either side of the points, every tick labelled in full
         lo, hi = min(costs) / 1.6, max(costs) * 1.6
         fig.update_xaxes(range=[math.log10(lo), math.log10(hi)],
-                         **log_ticks(lo, hi, si))
+                         **log_ticks(lo, hi, tick_text))
     fig.update_xaxes(type="log")
     scores = [float(r[score]) for r in pts]
     if scores and max(scores) <= 1.0:  # accuracies: a fraction-of-one axis with some headroom

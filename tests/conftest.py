@@ -11,12 +11,10 @@ import contextlib
 import functools
 import io
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -133,12 +131,6 @@ def shots_dir() -> Path:
     return Path(os.environ.get("E2E_SHOTS") or tempfile.mkdtemp(prefix="playground-e2e-shots-"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def app_env(tmp_path_factory) -> dict[str, str]:
     """The served app's environment: data folder and Keras cache in new temporary folders."""
     return {**os.environ,
@@ -149,44 +141,20 @@ def app_env(tmp_path_factory) -> dict[str, str]:
 
 @contextlib.contextmanager
 def serve_app(env: dict[str, str], log: Path):
-    """`streamlit run app.py` on a free port (no file watcher: a test server must not react to
-    other files of the checkout changing); yields its URL, stops it (and any training worker it
-    left running) afterwards."""
-    port = _free_port()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200 and r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health within {START_TIMEOUT_S} s:"
-                            f"\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        # training workers run in sessions of their own: stop any a failed test left behind
+    """`streamlit run app.py` on a free port (:func:`playground.app_server.served`); yields its
+    URL, stops it (and any training worker it left running) afterwards."""
+    def cancel_runs() -> None:  # training workers run in sessions of their own
         subprocess.run([sys.executable, "-c", "from playground.store import RunStore\n"
                         "s = RunStore()\n[s.cancel(r.run_id) for r in s.list_runs() if r.active]"],
                        cwd=ROOT, env=env, timeout=60, check=False)
+    from playground.app_server import served
+    with contextlib.ExitStack() as stack:
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            url, _ = stack.enter_context(served(env, log, timeout=START_TIMEOUT_S,
+                                                before_stop=cancel_runs))
+        except RuntimeError as e:
+            pytest.fail(f"{e}:\n{log.read_text()[-3000:]}")
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +189,45 @@ def page(browser, app_url):
     pg.app_url = app_url
     yield pg
     context.close()
+
+
+def _metric(page, label: str):
+    """The value of the ``st.metric`` labelled ``label``."""
+    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
+                                                   .get_by_text(label, exact=True))
+            .get_by_test_id("stMetricValue"))
+
+
+def _board(page):
+    """The Builder's palette + model list (a custom component in its own iframe)."""
+    return page.frame_locator("iframe[title*='block_board']").first
+
+
+def _number(page, label: str, value: int) -> None:
+    """Type ``value`` into the number input labelled ``label`` and wait for the rerun."""
+    box = page.get_by_test_id("stNumberInput").filter(
+        has=page.get_by_text(label, exact=True)).locator("input")
+    box.fill(str(value))
+    box.press("Enter")
+    _idle(page)
+
+
+def _whole_page(page, name: str, sizes=None) -> None:
+    """Whole-page screenshots: at each (width, height) of ``sizes`` (default: the viewport's),
+    the viewport grown to the main panel's height (Streamlit scrolls inside it), named with a
+    ``_WxH`` suffix when there are several sizes; the viewport is set back afterwards."""
+    start = dict(page.viewport_size)
+    sizes = list(sizes or [(start["width"], start["height"])])
+    for w, h in sizes:
+        page.set_viewport_size({"width": w, "height": h})
+        page.wait_for_timeout(800)
+        full = page.evaluate("() => { const m = document.querySelector('[data-testid=stMain]');"
+                             " return m.getBoundingClientRect().top + m.scrollHeight; }")
+        page.set_viewport_size({"width": w, "height": max(h, int(full) + 40)})
+        page.wait_for_timeout(1200)
+        _shot(page, f"{name}_{w}x{h}" if len(sizes) > 1 else name)
+    page.set_viewport_size(start)
+    page.wait_for_timeout(500)
 
 
 def _shot(page, name: str, focus=None) -> None:

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from playground.data import class_uploads as cu
-from playground.data.builtin import make_shapes
 from playground.data.images import NESTED_ARCHIVE
 from playground.data.resize import THUMB
 

@@ -69,16 +69,20 @@ def test_per_layer_chart_of_several_architectures_keeps_each_layers_name_on_hove
         assert "%{customdata[0]}" in trace.hovertemplate
 
 
-def test_a_depth_only_a_later_architecture_reaches_is_named_too():
+def test_architectures_with_other_layer_names_get_layer_numbers_not_one_of_their_names():
+    """Compare's resnet20 vs plain20 once labelled resnet20's depths with plain20's head name."""
     from playground.comparisons import COMPARISONS
     comp = COMPARISONS.get("separable")  # one conv layer vs depthwise + pointwise
     rows = [r for label, spec in comp.variants for r in layer_rows(analyze_spec(spec), label)]
     fig = per_layer_figure(rows, "macs", "multiply-adds", True)
     plotted = {x for t in fig.data for x in t.x}
-    assert set(fig.layout.xaxis.tickvals) == plotted
-    deepest = max(plotted)
-    label = fig.layout.xaxis.ticktext[list(fig.layout.xaxis.tickvals).index(deepest)]
-    assert label == next(r["layer"] for r in rows if r["index"] == deepest)
+    axis = fig.layout.xaxis
+    assert set(axis.tickvals) == plotted  # a depth only a later architecture reaches, too
+    assert list(axis.ticktext) == [str(v + 1) for v in axis.tickvals]
+    assert "layer number" in axis.title.text
+    one = next(r for r in rows if r["macs"])
+    same = per_layer_figure([one, dict(one, architecture="twin")], "macs", "m", True)
+    assert list(same.layout.xaxis.ticktext) == [one["layer"]]  # the same names: names
 
 
 # --- the zoo's bubble chart -----------------------------------------------------------------

@@ -12,18 +12,7 @@ from playground.cached import analyze_spec
 from playground.cost import format_count
 from playground.zoo import ZOO
 
-from conftest import T, _idle, _no_traceback, _open, _shot  # noqa: F401  (fixtures: conftest.py)
-
-
-def _metric(page, label: str):
-    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
-                                                   .get_by_text(label, exact=True))
-            .get_by_test_id("stMetricValue"))
-
-
-def _board(page):
-    """The builder's palette + model list (a custom component in its own iframe)."""
-    return page.frame_locator("iframe[title*='block_board']").first
+from conftest import T, _board, _idle, _metric, _no_traceback, _open, _shot  # noqa: F401
 
 
 def _drag(page, src, x: float, y: float) -> None:

@@ -14,7 +14,8 @@ from playground.editor import spec_to_query
 from playground.spec import ArchSpec
 from playground.zoo import ZOO
 
-from conftest import T, _idle, _no_traceback, _open, _shot  # noqa: F401  (fixtures: conftest.py)
+from conftest import (T, _board, _idle, _metric, _no_traceback, _open,  # noqa: F401
+                      _shot, _whole_page)
 
 SMALL = ArchSpec.from_dict({"name": "small_net", "input_shape": [16, 16, 3], "blocks": [
     {"type": "conv", "name": "conv_1", "params": {"filters": 8}},
@@ -23,34 +24,12 @@ SMALL = ArchSpec.from_dict({"name": "small_net", "input_shape": [16, 16, 3], "bl
     "head": {"type": "gap_head", "params": {"classes": 3}}})
 
 
-def _metric(page, label: str):
-    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
-                                                   .get_by_text(label, exact=True))
-            .get_by_test_id("stMetricValue"))
-
-
-def _board(page):
-    return page.frame_locator("iframe[title*='block_board']").first
-
-
 def _nav(page, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
 
 
 def _field(page, label: str):
     return page.get_by_test_id("stTextInput").filter(has_text=label).locator("input")
-
-
-def _whole_page(page, name: str, width: int, height: int) -> None:
-    """A screenshot of the whole page at ``width`` (the viewport grown to the main panel's
-    height: Streamlit scrolls inside it), then the viewport set back."""
-    page.set_viewport_size({"width": width, "height": height})
-    page.wait_for_timeout(800)
-    full = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": width, "height": max(height, full + 20)})
-    page.wait_for_timeout(1200)
-    _shot(page, name)
-    page.set_viewport_size({"width": width, "height": height})
 
 
 def test_model_survives_navigation_and_the_train_page_sees_it(page):
@@ -114,7 +93,7 @@ def test_code_preview_matches_the_model_and_the_download(page):
     from pathlib import Path
     assert Path(dl.value.path()).read_text(encoding="utf-8").strip() == code.strip()
     for width, height in ((1400, 1000), (1024, 768)):
-        _whole_page(page, f"b4_builder_code_{width}x{height}", width, height)
+        _whole_page(page, f"b4_builder_code_{width}x{height}", [(width, height)])
 
     # an edit: the code follows the model
     form = page.get_by_test_id("stForm").first
@@ -147,5 +126,5 @@ def test_graph_is_drawn_and_the_builder_fits_both_screen_sizes(page):
         expect(graph.locator("text", has_text="conv2_block1").first).to_be_visible(timeout=T)
     _idle(page)
     for width, height in ((1400, 1000), (1024, 768)):
-        _whole_page(page, f"b5_builder_resnet18_{width}x{height}", width, height)
+        _whole_page(page, f"b5_builder_resnet18_{width}x{height}", [(width, height)])
     _no_traceback(page)

@@ -12,7 +12,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from conftest import (ROOT, T, _idle, _no_traceback, _open, _shot,  # noqa: F401
+from conftest import (ROOT, T, _idle, _metric, _no_traceback, _open, _shot,  # noqa: F401
                       app_env as make_app_env, serve_app)
 
 MEASURE_T = 420_000  # ms: a measurement imports TensorFlow, compiles and times in a new process
@@ -27,12 +27,6 @@ def app_env(tmp_path_factory) -> dict[str, str]:
 def app_url(tmp_path_factory, app_env):
     with serve_app(app_env, tmp_path_factory.mktemp("e2e-measure-log") / "st.log") as url:
         yield url
-
-
-def _metric(page, label: str):
-    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
-                                                   .get_by_text(label, exact=True))
-            .get_by_test_id("stMetricValue"))
 
 
 def _expander(page, text: str):

@@ -13,19 +13,9 @@ from playwright.sync_api import expect
 from playground.cost import format_count
 from playground.editor import EditSession, evaluate
 
-from conftest import T, _idle, _no_traceback, _open, shots_dir  # fixtures: conftest.py
+from conftest import T, _board, _idle, _metric, _no_traceback, _open, _whole_page
 
 SIZES = ((1400, 1000), (1024, 768))
-
-
-def _metric(page, label: str):
-    return (page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel")
-                                                   .get_by_text(label, exact=True))
-            .get_by_test_id("stMetricValue"))
-
-
-def _board(page):
-    return page.frame_locator("iframe[title*='block_board']").first
 
 
 def _expect_totals(page, session: EditSession) -> None:
@@ -66,22 +56,6 @@ def _drag_into(page, src, target, frac: float = 0.5, dx: float = 30) -> None:
     tb = target.bounding_box()
     page.mouse.move(tb["x"] + dx, tb["y"] + tb["height"] * frac, steps=2)
     page.mouse.up()
-
-
-def _whole_page(page, name: str) -> None:
-    """A whole-page screenshot at each of :data:`SIZES` (the viewport grown to the page's
-    height: Streamlit scrolls inside its main panel)."""
-    for w, h in SIZES:
-        page.set_viewport_size({"width": w, "height": h})
-        page.wait_for_timeout(800)
-        full = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
-        page.set_viewport_size({"width": w, "height": max(h, full + 40)})
-        page.wait_for_timeout(1200)
-        path = shots_dir() / f"{name}_{w}x{h}.png"
-        page.screenshot(path=str(path), full_page=True)
-        print(f"[e2e] {path}")
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    page.wait_for_timeout(500)
 
 
 def _editor(page):
@@ -165,7 +139,7 @@ def test_residual_body_edited_by_dragging(page):
     expect(_metric(page, "MACs")).to_have_text(format_count(evaluate(s).totals["macs"]))
     expect(row.locator(".macs")).to_have_text(
         f"{format_count(evaluate(s).row('residual_1/body/pointwise_1').macs)} MACs")
-    _whole_page(page, "nested_1_residual_body")
+    _whole_page(page, "nested_1_residual_body", SIZES)
     _no_traceback(page)
 
 
@@ -184,7 +158,7 @@ def test_inception_branch_edited_by_dragging(page):
     expect(b2.locator(".block .label")).to_have_text(["b3_reduce (Conv)", "b3 (Conv)"])
     expect(b2.locator(".block").nth(1).locator(".params")).to_have_text(
         f"{format_count(evaluate(s).row('inception_1/branches/1/b3').params)} params")
-    _whole_page(page, "nested_2_inception_open")
+    _whole_page(page, "nested_2_inception_open", SIZES)
 
     # a batch norm dropped at the end of branch 2: the module becomes editable branches
     _drag_into(page, frame.locator(".chip").get_by_text("Batch norm", exact=True).first, b2,
@@ -209,5 +183,5 @@ def test_inception_branch_edited_by_dragging(page):
     _idle(page)
     s, _ = s.move_to("inception_1/branches/0/b1", ["inception_1", "branches", 2], 0)
     _expect_totals(page, s)
-    _whole_page(page, "nested_3_inception_edited")
+    _whole_page(page, "nested_3_inception_edited", SIZES)
     _no_traceback(page)

@@ -11,7 +11,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from conftest import T, _idle, _no_traceback, _open, _shot, app_env, serve_app
+from conftest import (T, _idle, _no_traceback, _number, _open, _whole_page, app_env,
+                      serve_app)
 
 SWEEP_S = 420  # four worker processes (each imports TensorFlow) on a busy 2-core machine
 CHART_JS = """() => { const p = document.querySelector('.st-key-sweep_state .js-plotly-plot');
@@ -33,21 +34,6 @@ def app_url(tmp_path_factory):
     env = {**app_env(tmp_path_factory), "PLAYGROUND_MAX_JOBS": "2"}
     with serve_app(env, tmp_path_factory.mktemp("e2e-log") / "st.log") as url:
         yield url
-
-
-def _number(page, label: str, value: int) -> None:
-    box = page.get_by_test_id("stNumberInput").filter(
-        has=page.get_by_text(label, exact=True)).locator("input")
-    box.fill(str(value))
-    box.press("Enter")
-    _idle(page)
-
-
-def _tall_shot(page, name: str, height: int = 2600) -> None:
-    page.set_viewport_size({"width": 1400, "height": height})
-    page.wait_for_timeout(800)
-    _shot(page, name)
-    page.set_viewport_size({"width": 1500, "height": 1000})
 
 
 def test_train_these_from_compare_ends_with_overlaid_curves_and_spread(page, tmp_path):
@@ -76,7 +62,7 @@ def test_train_these_from_compare_ends_with_overlaid_curves_and_spread(page, tmp
     _number(page, "Epochs", 2)
     _number(page, "Seeds", 2)
     expect(page.get_by_text("2 architectures × 2 seeds = 4 runs of 2 epochs")).to_be_visible()
-    _tall_shot(page, "9a_compare_train_these_form")
+    _whole_page(page, "9a_compare_train_these_form")
 
     t0 = time.monotonic()
     page.get_by_role("button", name="Train these").click()
@@ -101,7 +87,7 @@ def test_train_these_from_compare_ends_with_overlaid_curves_and_spread(page, tmp
     expect(state.get_by_text("validation accuracy per epoch: mean ± std over seeds")).to_be_visible()
     summary = state.get_by_test_id("stTable")
     expect(summary).to_be_visible()
-    _tall_shot(page, "9b_compare_sweep_done")
+    _whole_page(page, "9b_compare_sweep_done")
     text = summary.inner_text()
     assert "mean ± std" in text and text.count("2 / 2") == 2, text
     assert "tiny-narrow" in text and "tiny-wide" in text and "±" in text

@@ -9,7 +9,8 @@ import time
 
 from playwright.sync_api import expect
 
-from conftest import T, _idle, _no_traceback, _open, _shot  # noqa: F401  (fixtures: conftest.py)
+from conftest import (T, _idle, _no_traceback, _number, _open, _shot,  # noqa: F401
+                      _whole_page)
 
 RUN_S = 120  # worker start (TensorFlow import) plus the run, on a busy 2-core machine
 LIVE_JS = """() => { const el = document.querySelector("[class*='st-key-live_']");
@@ -18,23 +19,6 @@ LIVE_JS = """() => { const el = document.querySelector("[class*='st-key-live_']"
   const p = el.querySelector('.js-plotly-plot');
   const points = p && p.data ? p.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0;
   return {epoch: m ? Number(m[1]) : null, points: points}; }"""
-
-
-def _number(page, label: str, value: int) -> None:
-    box = page.get_by_test_id("stNumberInput").filter(
-        has=page.get_by_text(label, exact=True)).locator("input")
-    box.fill(str(value))
-    box.press("Enter")
-    _idle(page)
-
-
-def _tall_shot(page, name: str, height: int = 2000) -> None:
-    """Streamlit scrolls inside its main block, so a full-page shot is one viewport: make the
-    viewport tall enough for the whole page first."""
-    page.set_viewport_size({"width": 1500, "height": height})
-    page.wait_for_timeout(600)
-    _shot(page, name)
-    page.set_viewport_size({"width": 1500, "height": 1000})
 
 
 def test_train_from_the_page_watch_it_learn_then_see_it_on_the_leaderboard(page):
@@ -49,7 +33,7 @@ def test_train_from_the_page_watch_it_learn_then_see_it_on_the_leaderboard(page)
     # be seen growing (a few seconds of training on CPU)
     _number(page, "count", 4000)
     _number(page, "Epochs", 12)
-    _tall_shot(page, "6a_train_form", 1100)
+    _whole_page(page, "6a_train_form")
 
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_role("heading", name="Running")).to_be_visible(timeout=T)
@@ -67,7 +51,7 @@ def test_train_from_the_page_watch_it_learn_then_see_it_on_the_leaderboard(page)
         if state and state["points"]:
             points_seen.append(state["points"])
             if not shot_taken and state["epoch"] and state["epoch"] >= 4:
-                _tall_shot(page, "6b_train_running", 1700)
+                _whole_page(page, "6b_train_running")
                 shot_taken = True
         page.wait_for_timeout(300)
     expect(results).to_be_visible(timeout=T)
@@ -80,7 +64,7 @@ def test_train_from_the_page_watch_it_learn_then_see_it_on_the_leaderboard(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="Epochs")).to_contain_text("12 / 12")
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2, timeout=T)  # curves + matrix
     _idle(page)
-    _tall_shot(page, "6c_train_finished", 1900)
+    _whole_page(page, "6c_train_finished")
     _no_traceback(page)
 
     page.get_by_test_id("stSidebarNav").get_by_text("Leaderboard", exact=True).click()
@@ -90,5 +74,5 @@ def test_train_from_the_page_watch_it_learn_then_see_it_on_the_leaderboard(page)
     expect(grid.get_by_text("FINISHED", exact=True).first).to_be_attached(timeout=T)
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2, timeout=T)  # overlay + Pareto
     _idle(page)
-    _tall_shot(page, "6d_leaderboard", 1200)
+    _whole_page(page, "6d_leaderboard")
     _no_traceback(page)

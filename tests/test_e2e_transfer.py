@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from playground.data.builtin import make_shapes
 
 from conftest import (ROOT, T, _idle, _no_traceback, _open, _shot,  # noqa: F401
-                      app_env as make_app_env, serve_app)
+                      _whole_page, app_env as make_app_env, serve_app)
 
 RUN_T = 150_000  # ms: worker start (TensorFlow import), MobileNetV2 at 32x32, saving the model
 
@@ -89,14 +89,6 @@ def _card(page, cls: str):
     return page.locator(f".st-key-tl_card_{hashlib.sha1(cls.encode()).hexdigest()[:10]}")
 
 
-def _tall_shot(page, name: str, height: int, focus=None) -> None:
-    """A screenshot with a viewport tall enough for the part of the page the step is about."""
-    page.set_viewport_size({"width": 1500, "height": height})
-    page.wait_for_timeout(500)
-    _shot(page, name, focus)
-    page.set_viewport_size({"width": 1500, "height": 1000})
-
-
 def test_transfer_two_classes_train_confusion_and_prediction(source_run, page, images):
     t0 = time.monotonic()
     _open(page)  # the router first, then its navigation, as a person does
@@ -129,7 +121,7 @@ def test_transfer_two_classes_train_confusion_and_prediction(source_run, page, i
     _card(page, "circle").get_by_test_id("stExpander").locator("summary").click()
     expect(_card(page, "circle").get_by_test_id("stDataFrame")).to_be_visible(timeout=T)
     _idle(page)
-    _tall_shot(page, "7b_transfer_classes", 1500, _card(page, "circle"))
+    _whole_page(page, "7b_transfer_classes")
 
     # 2. the backbone: MobileNetV2's cost at 32x32, then the CNN trained in the app
     page.get_by_text("Random initialisation", exact=True).click()
@@ -160,15 +152,14 @@ def test_transfer_two_classes_train_confusion_and_prediction(source_run, page, i
     expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Saved the image set")
            ).to_be_visible(timeout=T)
     _idle(page)
-    _tall_shot(page, "7c_transfer_images_used", 1700, page.get_by_role("heading",
-                                                                        name="2 · Backbone"))
+    _whole_page(page, "7c_transfer_images_used")
     page.get_by_role("button", name="Train", exact=True).click()
     done = page.get_by_test_id("stAlertContentSuccess").filter(has_text="finished")
     live = page.locator("[class*='st-key-tl_live_']")
     deadline, shot = time.monotonic() + RUN_T / 1000, False
     while time.monotonic() < deadline and done.count() == 0:  # the live view, once training
         if not shot and live.count() and "Epoch" in (live.first.inner_text() or ""):
-            _tall_shot(page, "7d_transfer_training", 1300, live.first)
+            _whole_page(page, "7d_transfer_training")
             shot = True
         page.wait_for_timeout(250)
     expect(done).to_be_visible(timeout=RUN_T)
@@ -179,7 +170,7 @@ def test_transfer_two_classes_train_confusion_and_prediction(source_run, page, i
     expect(matrix).to_be_visible(timeout=T)
     expect(page.get_by_test_id("stPlotlyChart").filter(has_text="Accuracy per class")
            ).to_be_visible()
-    _tall_shot(page, "7e_transfer_results", 1900, page.get_by_role("heading", name="4 · Results"))
+    _whole_page(page, "7e_transfer_results")
     points = matrix.locator(".scatterlayer .point")
     expect(points).to_have_count(4, timeout=T)
     points.nth(1).click(force=True)  # true circle, predicted square
@@ -188,7 +179,7 @@ def test_transfer_two_classes_train_confusion_and_prediction(source_run, page, i
     expect(page.get_by_test_id("stMarkdown").filter(has_text="predicted as square")
            .filter(has_text="of circle").first).to_be_visible(timeout=T)
     _idle(page)
-    _tall_shot(page, "7f_transfer_cell_clicked", 1300, matrix)
+    _whole_page(page, "7f_transfer_cell_clicked")
 
     # predict on a new image: top-k list and the heat map beside it
     uploader = page.get_by_test_id("stFileUploader").filter(has_text="Images to classify")
@@ -199,6 +190,6 @@ def test_transfer_two_classes_train_confusion_and_prediction(source_run, page, i
     expect(bars).to_have_count(2, timeout=T)  # two classes: top-2
     _idle(page)
     expect(page.get_by_test_id("stDownloadButton")).to_have_count(2)
-    _tall_shot(page, "7g_transfer_prediction", 1300, heat)
+    _whole_page(page, "7g_transfer_prediction")
     _no_traceback(page)
     print(f"[e2e] transfer test body took {time.monotonic() - t0:.0f} s")

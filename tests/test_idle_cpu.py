@@ -9,7 +9,6 @@ core over ``WINDOW_S`` seconds each: nothing polls while no run is active.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
@@ -18,7 +17,8 @@ from conftest import ROOT, app_env, fake_run
 
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_idle import cpu_percent, idle_with_tab  # noqa: E402
-from screenshots import _free_port, wait_healthy  # noqa: E402
+
+from playground.app_server import served as serve  # noqa: E402
 
 WINDOW_S = 15.0
 LIMIT_PERCENT = 5.0  # of one core; measured ~0.4% here, ~40% with the inotify watcher on
@@ -30,22 +30,10 @@ def served(tmp_path_factory):
     from playground.store import RunStore
     env = app_env(tmp_path_factory)
     fake_run(RunStore(f"sqlite:///{env['PLAYGROUND_DATA']}/mlflow.db"), "finished run")
-    port = _free_port()
     log = tmp_path_factory.mktemp("idle-log") / "st.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py",
-                                 "--server.port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc)
-        yield f"http://127.0.0.1:{port}", proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    app = (sys.executable, "-m", "streamlit", "run", "app.py")  # no flags: the checkout's config
+    with serve(env, log, command=app, extra=()) as (url, proc):
+        yield url, proc.pid
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads CPU time from /proc")

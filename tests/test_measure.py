@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from playground.measure import records
-from playground.measure.charts import (latency_pareto_figure, macs_time_figure,
-                                       roofline_figure, share_figure)
+from playground.measure.charts import macs_time_figure, roofline_figure, share_figure
 from playground.measure.layers import by_group, group_of, shares
 from playground.measure.memory import PeakMemory, fit_check, fit_text, reset_peak, training_fit
+from playground.training_charts import pareto_figure
 from playground.measure.roofline import classify, micro_benchmarks
 from playground.measure.timing import time_fn
 from playground.spec import ArchSpec
@@ -295,7 +295,7 @@ def test_macs_time_and_latency_pareto_figures():
     runs = [{"run_id": "r1", "dataset": "shapes", "latency_ms": 1.0, "val_accuracy": 0.8},
             {"run_id": "r2", "dataset": "shapes", "latency_ms": 2.0, "val_accuracy": 0.9},
             {"run_id": "r3", "dataset": "shapes", "latency_ms": 3.0, "val_accuracy": 0.85}]
-    pareto = latency_pareto_figure(runs)
+    pareto = pareto_figure(runs, cost="latency_ms")
     front = [t for t in pareto.data if t.name.startswith("Pareto")]
     assert list(front[0].x) == [1.0, 2.0]  # r3 is slower and worse than r2
 

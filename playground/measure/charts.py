@@ -6,8 +6,9 @@
   its arithmetic intensity and achieved rate;
 * :func:`macs_time_figure` - MACs vs measured time of several architectures (log-log) against
   the line of their median ms per GMAC: how far MACs are from predicting time;
-* :func:`latency_pareto_figure` - validation accuracy vs measured latency with each data set's
-  Pareto front.
+
+Validation accuracy vs measured latency is :func:`playground.training_charts.pareto_figure` with
+``cost="latency_ms"``.
 """
 from __future__ import annotations
 
@@ -16,33 +17,14 @@ from typing import Any, Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from playground.chart_ticks import log_ticks
 from playground.measure.layers import by_group
 
-__all__ = ["share_figure", "roofline_figure", "macs_time_figure", "latency_pareto_figure",
-           "share_rows"]
+__all__ = ["share_figure", "roofline_figure", "macs_time_figure", "share_rows"]
 
 TIME_COLOR = "#1f77b4"
 MAC_COLOR = "#bbbbbb"
 STANDOUT_COLOR = "#d62728"
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
-
-
-def log_ticks(lo: float, hi: float, fmt: Any = None) -> dict[str, Any]:
-    """Tick values and labels for a log axis over [lo, hi]: 1-2-5 steps, or decades only when
-    that would be more than a dozen ticks; every label a whole number (``fmt``: value -> text,
-    default ``%g``), never a lone mantissa digit."""
-    import math
-    fmt = fmt or (lambda v: f"{v:g}")
-    if not (lo > 0 and hi > 0):
-        return {}
-    vals = []
-    for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
-        vals += [m * 10.0 ** k for m in (1, 2, 5)]
-    vals = [v for v in vals if lo <= v <= hi]
-    if len(vals) > 12:
-        vals = [v for v in vals if f"{v:e}".startswith("1.")]
-    return {"tickvals": vals, "ticktext": [fmt(v) for v in vals]} if len(vals) >= 2 else {}
 
 
 def _count(v: float) -> str:
@@ -181,44 +163,4 @@ def macs_time_figure(rows: Sequence[Mapping[str, Any]], time_key: str = "latency
         fig.update_yaxes(**log_ticks(min(ys), max(ys)))
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log")
-    return fig
-
-
-def latency_pareto_figure(rows: Sequence[Mapping[str, Any]], cost: str = "latency_ms",
-                          score: str = "val_accuracy", height: int = 380) -> go.Figure:
-    """Validation accuracy vs measured latency (log x): every run a point coloured by data set,
-    each data set's Pareto front a line through its runs."""
-    from playground.training_charts import pareto_fronts
-    pts = [r for r in rows if r.get(cost) and r.get(score) is not None]
-    fronts = pareto_fronts(pts, cost, score)
-    by_id = {r["run_id"]: r for r in pts}
-    fig = go.Figure()
-    for i, dataset in enumerate(sorted({str(r.get("dataset") or "") for r in pts})):
-        color = PALETTE[i % len(PALETTE)]
-        mine = [r for r in pts if str(r.get("dataset") or "") == dataset]
-        fig.add_trace(go.Scatter(
-            x=[r[cost] for r in mine], y=[r[score] for r in mine], mode="markers",
-            name=dataset or "?", ids=[r["run_id"] for r in mine],
-            marker=dict(color=color, size=9, opacity=0.75),
-            customdata=[[r.get("name", ""), r.get("architecture", "")] for r in mine],
-            hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>%{x:.3g} ms<br>"
-                          "val accuracy %{y:.2%}<extra></extra>"))
-        front = [by_id[k] for k in fronts.get(dataset, ())]
-        if front:
-            fig.add_trace(go.Scatter(
-                x=[r[cost] for r in front], y=[r[score] for r in front], mode="lines+markers",
-                name=f"Pareto front ({dataset})", line=dict(color=color, width=2, shape="hv"),
-                marker=dict(symbol="diamond-open", size=14, color=color, line=dict(width=2)),
-                hoverinfo="skip"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      title="Validation accuracy vs measured latency",
-                      xaxis_title="inference latency on this machine (ms, log scale)",
-                      yaxis_title="validation accuracy (kept model)",
-                      legend=dict(orientation="h", y=-0.25, x=0.5, xanchor="center"))
-    xs = [r[cost] for r in pts]
-    if xs:
-        fig.update_xaxes(**log_ticks(min(xs) / 1.3, max(xs) * 1.3))
-    fig.update_xaxes(type="log")
-    fig.update_yaxes(tickformat=".0%")
-    fig.update_traces(cliponaxis=False)  # a point on the axis range's edge is drawn whole
     return fig

@@ -17,9 +17,9 @@ import streamlit as st
 from playground.cost import format_bytes
 from playground.errors import SpecError
 from playground.measure import records
-from playground.measure.charts import (latency_pareto_figure, macs_time_figure,
-                                       roofline_figure, share_figure, share_rows)
+from playground.measure.charts import macs_time_figure, roofline_figure, share_figure, share_rows
 from playground.measure.report import layer_table, ms_text, rate_text, ratio_text, summary_rows
+from playground.training_charts import pareto_figure
 from playground.ui.errors import show_error
 
 NOISE_NOTE = ("Timings vary between runs (10-25% on a busy machine): compare figures measured "
@@ -281,7 +281,7 @@ def leaderboard_section(rows: Sequence[dict[str, Any]]) -> None:
                      format="percent", min_value=0.0, max_value=1.0),
                      "MACs": num(format="compact"), "latency ms": num(format="%.3g"),
                      "batch": num(format="%d")})
-    st.plotly_chart(latency_pareto_figure(shown), width="stretch", key="lb_latency_pareto")
+    st.plotly_chart(pareto_figure(shown, cost="latency_ms"), width="stretch", key="lb_latency_pareto")
     st.caption("Latency: the architecture's newest measurement on this machine (at batch 1 "
                "where there is one), at its own input size, which may differ from the data a "
                "run trained on. " + NOISE_NOTE)
