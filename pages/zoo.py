@@ -20,7 +20,7 @@ ensure_routed(__file__)
 
 BUILDER_PAGE = Path(__file__).resolve().parent / "build.py"
 # Numbers shown in the table (a missing figure reads as a dash; sorting stays numeric).
-TABLE_FORMATS = {"params": "{:,.0f}", "MACs (G)": "{:.3f}", "depth": "{:.0f}",
+TABLE_FORMATS = {"params": "{:,.0f}", "MACs (M)": "{:,.1f}", "depth": "{:.0f}",
                  "weights (MB)": "{:.1f}", "top-1": "{:.3f}", "top-5": "{:.3f}", "year": "{:.0f}",
                  "measured ms": "{:.3g}"}  # the latter once this machine has measured any
 
@@ -36,7 +36,7 @@ def _table() -> pd.DataFrame:
         ref = entry.ref
         rows.append({
             "name": name, "family": entry.family, "input": "x".join(map(str, shape)),
-            "params": s.get("params", ref.params), "MACs (G)": (s["macs"] / 1e9) if "macs" in s
+            "params": s.get("params", ref.params), "MACs (M)": (s["macs"] / 1e6) if "macs" in s
             else None, "depth": s.get("depth"),
             "weights (MB)": (s["weight_bytes_fp32"] / 2**20) if "weight_bytes_fp32" in s else None,
             "top-1": ref.top1, "top-5": ref.top5, "year": entry.year,
@@ -47,12 +47,13 @@ def _table() -> pd.DataFrame:
 
 
 def _bubble_chart(table: pd.DataFrame):
-    keras_rows = table[(table["family"] == "keras-applications") & table["MACs (G)"].notna()
+    keras_rows = table[(table["family"] == "keras-applications") & table["MACs (M)"].notna()
                        & table["top-1"].notna()]
     if keras_rows.empty:
         return None
-    points = [Point(r["name"].removeprefix("keras:"), r["MACs (G)"], r["top-1"], r["params"],
-                    f"{r['params'] / 1e6:.1f}M params · {r['MACs (G)']:.2f}G MACs · "
+    points = [Point(r["name"].removeprefix("keras:"), r["MACs (M)"] / 1e3, r["top-1"],
+                    r["params"], f"{r['params'] / 1e6:.1f}M params · "
+                    f"{r['MACs (M)'] / 1e3:.2f}G MACs · "
                     f"top-1 {r['top-1']:.1%} · input {r['input']}")
               for _, r in keras_rows.iterrows()]
     return bubble_figure(points, "Keras Applications: ImageNet top-1 vs multiply-adds "
@@ -96,7 +97,7 @@ def page() -> None:
     row = table.set_index("name").loc[name]
     st.markdown(f"**{name}** ({entry.year or 'n/a'}): {entry.summary}")
     st.caption(f"{format_count(row['params'])} params · "
-               f"{format_count((row['MACs (G)'] or 0) * 1e9)} MACs · depth {row['depth']} · "
+               f"{format_count((row['MACs (M)'] or 0) * 1e6)} MACs · depth {row['depth']} · "
                f"{format_bytes((row['weights (MB)'] or 0) * 2**20)} weights · "
                f"source: {entry.ref.source or 'n/a'}")
     has_builder = BUILDER_PAGE.is_file()

@@ -80,6 +80,9 @@ def test_zoo_table_shows_missing_figures_as_a_dash_not_none():
     assert shown.loc["lenet5", "top-1"] == "—" and shown.loc["lenet5", "top-5"] == "—"
     assert shown.loc["keras:VGG16", "top-1"] == "0.713"
     assert shown.loc["keras:VGG16", "params"] == "138,357,544"
+    # LeNet-5's 416.5K multiply-adds once read "0.000" in a column of billions
+    assert shown.loc["lenet5", "MACs (M)"] == "0.4"
+    assert shown.loc["vgg16", "MACs (M)"] == "15,470.3"
     # the numbers stay numbers: a click on a header sorts them as numbers
     assert at.dataframe[0].value["params"].dtype.kind == "f"
 

@@ -294,7 +294,7 @@ def zoo_column(table: pd.DataFrame) -> pd.DataFrame:
     if not set(latest) & set(table["name"]):
         return table
     out = table.copy()
-    at = out.columns.get_loc("MACs (G)") + 1 if "MACs (G)" in out.columns else len(out.columns)
+    at = out.columns.get_loc("MACs (M)") + 1 if "MACs (M)" in out.columns else len(out.columns)
     out.insert(at, "measured ms", pd.to_numeric(
         [float(f"{latest[n]['latency_ms']:.3g}") if n in latest else None for n in out["name"]]))
     return out
