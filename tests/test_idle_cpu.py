@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, app_env, fake_run
 
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_idle import cpu_percent, idle_with_tab  # noqa: E402
+from bench_idle import cpu_percent, idle_with_tab, settle  # noqa: E402
 
 from playground.app_server import served as serve  # noqa: E402
 
@@ -47,4 +47,5 @@ def test_idle_server_with_a_tab_open_uses_under_5_percent_of_a_core(browser, ser
 
 def test_idle_server_without_a_tab_is_quiet(served):
     _, pid = served
+    settle(pid)
     assert cpu_percent(pid, 5.0) < LIMIT_PERCENT
