@@ -111,7 +111,7 @@ def show_result(result: StudyResult, key: str) -> None:
             continue
         st.markdown(f"**{caption}**")
         st.dataframe(table_frame(rows), hide_index=True, width="stretch",
-                     height=min(420, 38 + 35 * len(rows)), key=f"{key}_table{i}")
+                     height=min(600, 38 + 35 * len(rows)), key=f"{key}_table{i}")
     if result.run_ids:
         st.caption("Its sweeps on the Leaderboard: " + ", ".join(f"`{r[:8]}`"
                                                                  for r in result.run_ids))
