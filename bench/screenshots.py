@@ -131,6 +131,8 @@ def shots() -> list[tuple[str, str, Callable | None]]:
         ("train", "/train", None),
         ("runs", "/runs", None),
         ("transfer", "/transfer", None),
+        ("studies", "/studies", None),
+        ("studies-separable", "/studies?study=separable", None),
     ]
 
 

@@ -8,22 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 import playground.studies as studies
-from conftest import T, _idle, _no_traceback, shots_dir  # noqa: F401  (fixtures: conftest.py)
+from conftest import T, _idle, _no_traceback, _whole_page  # noqa: F401  (fixtures: conftest.py)
 
 SIZES = ((1400, 1000), (1024, 768))
-
-
-def _whole_page_shot(page, name: str, width: int, height: int) -> None:
-    """Enlarge the viewport to the main panel's height (Streamlit scrolls inside it) and save."""
-    page.set_viewport_size({"width": width, "height": height})
-    page.wait_for_timeout(500)
-    full = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": width, "height": max(height, full + 40)})
-    page.wait_for_timeout(800)
-    path = shots_dir() / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"[e2e] {path}")
-    page.set_viewport_size({"width": width, "height": height})
 
 
 @pytest.mark.parametrize("name", studies.names())
@@ -45,6 +32,5 @@ def test_every_study_opens_and_shows_its_result(page, name):
         for i in range(page.get_by_test_id("stPlotlyChart").count()):  # every chart drawn
             expect(page.get_by_test_id("stPlotlyChart").nth(i).locator(".main-svg").first
                    ).to_be_attached(timeout=T)
-    for w, h in SIZES:
-        _whole_page_shot(page, f"studies_{study.number:02d}_{name}_{w}x{h}", w, h)
+    _whole_page(page, f"studies_{study.number:02d}_{name}", SIZES)
     _no_traceback(page)
