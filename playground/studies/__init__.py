@@ -9,6 +9,8 @@ from playground.errors import SpecError
 from playground.studies.base import STUDIES, Context, Setting, Study, StudyResult, study
 
 # --- study modules (registration on import; one line each) ----------------------------------
+from playground.studies import loss_surface  # noqa: E402,F401  (8)
+from playground.studies import speed  # noqa: E402,F401  (12)
 
 
 def get(name: str) -> Study:
