@@ -21,8 +21,8 @@ import numpy as np
 
 from playground.errors import SpecError
 from playground.studies.base import Context, Setting, StudyResult, study
-from playground.studies.landscape import (curvature_stats, default_filter_axes, grid_coords,
-                                          random_direction, summarize, surface)
+from playground.studies.landscape import (default_filter_axes, grid_coords, random_direction,
+                                          summarize, surface)
 
 __all__ = ["filter_axes_of", "loss_evaluator", "model_surface", "loss_surface_study",
            "surface_figure", "contour_figure", "cut_figure", "DEPTHS"]
@@ -92,11 +92,8 @@ def model_surface(model: Any, x: np.ndarray, y: np.ndarray, steps: int, radius: 
     finally:
         loss_at(weights)
     seconds = time.perf_counter() - t0
-    cos = _cosine(d1, d2)
-    curv = curvature_stats(z, coords)
     return {"coords": coords.tolist(), "z": z.tolist(), "summary": summarize(z, coords, RADII),
-            "lambda_min": curv["lambda_min"], "lambda_max": curv["lambda_max"],
-            "directions_cosine": cos, "seconds": seconds,
+            "directions_cosine": _cosine(d1, d2), "seconds": seconds,
             "perturbed_tensors": sum(a is not None for a in axes), "tensors": len(axes),
             "perturbed_params": int(sum(w.size for w, a in zip(weights, axes) if a is not None))}
 
@@ -137,8 +134,9 @@ def _trained(store: Any, parent: str) -> list[dict[str, Any]]:
     """The sweep's finished children: label, run id, saved model path, accuracy, loss."""
     from playground.train import sweeps
     st = sweeps.status(store, parent)
+    order = {label: i for i, label in enumerate(st.labels)}
     out = []
-    for child in st.children:
+    for child in sorted(st.children, key=lambda c: order.get(c.tags.get(sweeps.ARM_TAG), 99)):
         label = child.tags.get(sweeps.ARM_TAG, child.name)
         if child.status != "FINISHED":
             raise SpecError(f"study 'loss-surface' run '{label}'",
@@ -251,8 +249,8 @@ def surface_figure(numbers: dict[str, Any]) -> Any:
                       row=1, col=i)
     scene = dict(xaxis_title="direction 1 (a)", yaxis_title="direction 2 (b)",
                  zaxis=dict(title="loss", range=[lo, hi]),
-                 camera=dict(eye=dict(x=1.5, y=1.5, z=0.9)))
-    fig.update_layout(height=460, margin=dict(l=0, r=0, t=50, b=0),
+                 camera=dict(eye=dict(x=1.6, y=1.6, z=1.0)))
+    fig.update_layout(height=500, margin=dict(l=0, r=0, t=50, b=10),
                       title="Loss over a filter-normalised 2-D slice (same colour scale)",
                       **{f"scene{'' if i == 1 else i}": scene for i in range(1, len(nets) + 1)})
     return fig
@@ -350,6 +348,7 @@ def loss_surface_study(s: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from playground.train.config import TrainConfig
     from playground.train.fitting import load_dataset
     from playground.train.runs import stored_config
+    from playground._env import import_keras_quietly
     if s["steps"] % 2 == 0:
         raise SpecError("study 'loss-surface' setting 'steps'",
                         f"must be odd (the trained weights sit at the grid centre), got "
@@ -362,6 +361,7 @@ def loss_surface_study(s: dict[str, Any], ctx: Context) -> dict[str, Any]:
     train_s = time.perf_counter() - t0
     store = ctx.run_store()
     nets = _trained(store, parent)
+    import_keras_quietly()
     config = stored_config(store, nets[0]["run_id"])
     ds = load_dataset(config)
     n = min(s["images"], len(ds.x_train))
