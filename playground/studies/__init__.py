@@ -15,9 +15,9 @@ from playground.studies import grouped  # noqa: E402,F401  3
 from playground.studies import separable  # noqa: E402,F401  4
 from playground.studies import inception  # noqa: E402,F401  5
 from playground.studies import paths  # noqa: E402,F401  7 (counting)
+from playground.studies import loss_surface  # noqa: E402,F401  8
 from playground.studies import heads  # noqa: E402,F401  10 (cost)
 from playground.studies import conv1d  # noqa: E402,F401  11
-from playground.studies import loss_surface  # noqa: E402,F401  8
 from playground.studies import speed  # noqa: E402,F401  12
 
 

@@ -14,6 +14,7 @@ the maths is pure NumPy in :mod:`playground.studies.landscape`.
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Sequence
 
@@ -219,6 +220,13 @@ def findings_of(numbers: dict[str, Any]) -> list[str]:
                    + (" Li et al. see the same at 20 layers; the effect needs depth (try "
                       "depth 56, the longer preset)." if (numbers.get("depth") or 20) <= 20
                       else " A longer run or a finer grid (the longer preset) may show it."))
+    chance = numbers.get("chance_loss")
+    top = max(ratios, key=float, default=None)
+    if chance and top is not None and min(res["summary"]["rise"][top],
+                                          plain["summary"]["rise"][top]) > 3 * chance:
+        out.append(f"At radius {top} both losses are over 3x the chance level (ln classes = "
+                   f"{chance:.2f}): both slices have left the basin there, and the rise at "
+                   "the smaller radius is the one that compares the basins.")
     for net in (res, plain):
         if not net["summary"].get("finite", True):
             out.append(f"{net['label']}: some grid points gave a non-finite loss (shown as gaps).")
@@ -247,11 +255,11 @@ def surface_figure(numbers: dict[str, Any]) -> Any:
                                  hovertemplate="a %{x:.2f}, b %{y:.2f}<br>loss %{z:.4g}"
                                                "<extra>" + net["label"] + "</extra>"),
                       row=1, col=i)
-    scene = dict(xaxis_title="direction 1 (a)", yaxis_title="direction 2 (b)",
-                 zaxis=dict(title="loss", range=[lo, hi]),
-                 camera=dict(eye=dict(x=1.6, y=1.6, z=1.0)))
+    scene = dict(xaxis_title="a", yaxis_title="b", zaxis=dict(title="loss", range=[lo, hi]),
+                 camera=dict(eye=dict(x=2.0, y=2.0, z=1.2)))
     fig.update_layout(height=500, margin=dict(l=0, r=0, t=50, b=10),
-                      title="Loss over a filter-normalised 2-D slice (same colour scale)",
+                      title="Loss at w + a·d1 + b·d2 (filter-normalised directions, same "
+                            "colour scale)",
                       **{f"scene{'' if i == 1 else i}": scene for i in range(1, len(nets) + 1)})
     return fig
 
@@ -367,7 +375,8 @@ def loss_surface_study(s: dict[str, Any], ctx: Context) -> dict[str, Any]:
     n = min(s["images"], len(ds.x_train))
     x, y = ds.x_train[:n], ds.y_train[:n]
     out: dict[str, Any] = {"sweep_id": parent, "train_seconds": train_s, "images": n,
-                           "dataset": s["dataset"], "depth": s["depth"], "nets": []}
+                           "dataset": s["dataset"], "depth": s["depth"],
+                           "chance_loss": math.log(ds.num_classes), "nets": []}
     for net in nets:
         ctx.progress(f"loss surface of {net['label']}: {s['steps']}x{s['steps']} points on "
                      f"{n} images")
