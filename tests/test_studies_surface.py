@@ -294,10 +294,13 @@ def test_speed_study_end_to_end_tiny():
                                              "ShuffleNet V2's guidelines on this machine"]
     assert len(r.tables) == 2 and len(r.tables[1][1]) == 17
     assert any("G4" in m for m in seen)
-    only = st.run({"zoo": "none", "guidelines": "G2", "width": 48, "size": 14, "blocks": 1,
-                   "rounds": 1, "repeats": 1, "batch": 1})
-    assert {r_["guideline"] for r_ in only.numbers["guidelines"]} == {"G2"}
-    assert only.numbers["zoo"] == [] and len(only.figures) == 1
+
+
+def test_one_guideline_alone_and_labels_placed_apart():
+    from playground.studies.speed import benches, place_labels
+    assert {b.guideline for b in benches(48, ("G2",))} == {"G2"}
+    pos = place_labels([1e6, 1.05e6, 1e9], [10.0, 10.2, 50.0], ["resnet20", "plain20", "vgg"])
+    assert pos[0] != pos[1] and pos[2] == "top center"
 
 
 def test_spearman_and_zoo_summary():

@@ -1,10 +1,11 @@
 """Study 8: loss surfaces with and without skip connections (Li et al. 2018).
 
-A residual CIFAR net and its no-skip twin (same layers, no shortcuts: ``resnetN-cifar`` and
-``plainN-cifar``) are trained briefly through one sweep (so both runs are in the store and on
-the Leaderboard); each trained model is loaded from its run's ``model.keras`` and its loss on a
-fixed batch of training images is evaluated over a 2-D grid ``w + a * d1 + b * d2`` of two
-filter-normalised random directions (:mod:`playground.studies.landscape`). The loss is the
+A residual CIFAR net and its no-skip twin (the same convolutions without the shortcuts:
+``resnetN-cifar`` and ``plainN-cifar``) are trained briefly through one sweep (so both runs are
+in the store and on the Leaderboard); each trained model is loaded from its run's
+``model.keras`` and its loss on a fixed batch of training images is evaluated over a 2-D grid
+``w + a * d1 + b * d2`` of two filter-normalised random directions
+(:mod:`playground.studies.landscape`). The loss is the
 training loss (sparse categorical cross-entropy, as Keras computes it) of the model in inference
 mode (batch norm with its moving statistics, as Li et al. evaluate); only the data loss, no
 weight-decay term.
@@ -245,7 +246,8 @@ def surface_figure(numbers: dict[str, Any]) -> Any:
     from plotly.subplots import make_subplots
     nets = numbers.get("nets") or []
     lo, hi = _colour_range(nets)
-    fig = make_subplots(rows=1, cols=max(1, len(nets)), specs=[[{"type": "surface"}] * max(1, len(nets))],
+    cols = max(1, len(nets))
+    fig = make_subplots(rows=1, cols=cols, specs=[[{"type": "surface"}] * cols],
                         subplot_titles=[n["label"] for n in nets], horizontal_spacing=0.02)
     for i, net in enumerate(nets, start=1):
         c = net["coords"]
@@ -271,8 +273,9 @@ def contour_figure(numbers: dict[str, Any]) -> Any:
     from plotly.subplots import make_subplots
     nets = numbers.get("nets") or []
     lo, hi = _colour_range(nets)
-    fig = make_subplots(rows=1, cols=max(1, len(nets)), subplot_titles=[n["label"] for n in nets],
-                        horizontal_spacing=0.08, shared_yaxes=True)
+    fig = make_subplots(rows=1, cols=max(1, len(nets)),
+                        subplot_titles=[n["label"] for n in nets], horizontal_spacing=0.08,
+                        shared_yaxes=True)
     size = (hi - lo) / 20 if hi > lo else 1.0
     for i, net in enumerate(nets, start=1):
         c = net["coords"]
@@ -381,9 +384,9 @@ def loss_surface_study(s: dict[str, Any], ctx: Context) -> dict[str, Any]:
         ctx.progress(f"loss surface of {net['label']}: {s['steps']}x{s['steps']} points on "
                      f"{n} images")
         model = load_model_file(net["path"])
-        last = [0.0]
 
-        def progress(done: int, total: int, label: str = net["label"]) -> None:
+        def progress(done: int, total: int, label: str = net["label"],
+                     last: list[float] = [0.0]) -> None:  # noqa: B006  (its own per net)
             if time.perf_counter() - last[0] > 5 or done == total:
                 last[0] = time.perf_counter()
                 ctx.progress(f"{label}: {done}/{total} grid points")

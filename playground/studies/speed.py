@@ -44,7 +44,8 @@ from playground.errors import SpecError
 from playground.studies.base import Context, Setting, StudyResult, study
 
 __all__ = ["Bench", "benches", "bench_macs", "build_bench", "time_benches", "time_zoo",
-           "guideline_figure", "zoo_figure", "place_labels", "speed_study", "PAPER", "ZOO_SETS", "WIDTHS", "MAX_MAC_MISMATCH"]
+           "guideline_figure", "zoo_figure", "place_labels", "speed_study", "PAPER", "ZOO_SETS",
+           "WIDTHS", "MAX_MAC_MISMATCH"]
 
 WIDTHS = (48, 96, 192)
 MAX_MAC_MISMATCH = 0.0035  # the largest |MACs / baseline MACs - 1| of any configuration
