@@ -315,3 +315,23 @@ def test_spearman_and_zoo_summary():
     assert s["ms_per_gmac_spread"] == pytest.approx(7.5)
     assert s["inversion"]["more_macs"] == "b" and s["inversion"]["fewer_macs"] == "a"
     assert s["inversion"]["macs_ratio"] == pytest.approx(4.0)
+
+
+def test_guideline_verdicts_held_mixed_or_not():
+    from playground.studies.speed import findings_of, guideline_summary
+
+    def row(g, label, rounds, paper=None):
+        rel = sorted(rounds)[len(rounds) // 2]
+        return {"guideline": g, "label": label, "relative_speed": rel, "mac_mismatch": 0.0,
+                "relative_speed_rounds": rounds, "paper_relative_speed": paper}
+    rows = [row("G2", "g=1", [1, 1, 1]), row("G2", "g=8", [0.2, 0.25, 0.3], 634 / 2451),
+            row("G3", "1-fragment", [1, 1, 1]), row("G3", "4-fragment-parallel", [0.8, 0.85, 1.2]),
+            row("G4", "ReLU + shortcut", [1, 1, 1]), row("G4", "neither", [1.0, 1.02, 1.03])]
+    s = guideline_summary(rows)
+    assert s["G2"]["held"] and s["G2"]["factor"] == pytest.approx(4.0)
+    assert s["G2"]["paper_factor"] == pytest.approx(2451 / 634)
+    assert not s["G3"]["held"] and s["G3"]["mixed"]          # 1.18x median, one round faster
+    assert not s["G4"]["held"] and not s["G4"]["mixed"]      # 1.02x: under the threshold
+    text = findings_of({"batch": 1}, {"guideline_summary": s})
+    assert "G2 (" in text[0] and "held here" in text[0] and "paper, GTX 1080Ti: 3.87x" in text[0]
+    assert "some rounds only" in text[1] and "did not show here" in text[2]
