@@ -15,8 +15,10 @@ from playground.studies import grouped  # noqa: F401  3
 from playground.studies import separable  # noqa: F401  4
 from playground.studies import inception  # noqa: F401  5
 from playground.studies import paths  # noqa: F401  7 (counting)
+from playground.studies import loss_surface  # noqa: F401  8
 from playground.studies import heads  # noqa: F401  10 (cost)
 from playground.studies import conv1d  # noqa: F401  11
+from playground.studies import speed  # noqa: F401  12
 
 
 def get(name: str) -> Study:
