@@ -280,7 +280,7 @@ def test_speed_study_end_to_end_tiny():
     assert len(rows) == 17 and {r_["guideline"] for r_ in rows} == {"G1", "G2", "G3", "G4"}
     for row in rows:
         assert row["macs"] == row["formula_macs"] and row["median_ms"] > 0
-        assert row["paper_batches_per_s"] == PAPER[row["guideline"]][row["label"]]
+        assert row["paper_batches_per_s"] == PAPER.get(row["guideline"], {}).get(row["label"])
     bases = [r_ for r_ in rows if r_["mac_mismatch"] == 0 and r_["relative_speed"] == 1.0]
     assert {b["guideline"] for b in bases} == {"G1", "G2", "G3", "G4"}
     summ = n["guideline_summary"]
