@@ -305,3 +305,27 @@ def test_an_unknown_executor_is_named(monkeypatch, store):
         executors.submit(lenet(), store)
     assert len(store.list_runs()) == before
     assert "PLAYGROUND_EXECUTOR" in executors.where_runs()
+
+
+def test_a_local_ray_instance_is_started_from_a_thread_that_outlives_the_caller():
+    """A Streamlit script's thread ends after each rerun, and a local Ray instance's processes
+    die with the thread that started them: ray.init must run in a thread that stays."""
+    ran_in: list[threading.Thread] = []
+    caller = threading.Thread(target=executors._init_in_lasting_thread,
+                              args=(lambda: ran_in.append(threading.current_thread()),))
+    caller.start()
+    caller.join()
+    assert ran_in and ran_in[0] is not caller and ran_in[0].is_alive()
+    errors: list[BaseException] = []
+
+    def failing_caller() -> None:  # a failed init is raised in the caller's thread
+        try:
+            executors._init_in_lasting_thread(
+                lambda: (_ for _ in ()).throw(RuntimeError("no cluster")))
+        except RuntimeError as e:
+            errors.append(e)
+
+    caller = threading.Thread(target=failing_caller)
+    caller.start()
+    caller.join()
+    assert [str(e) for e in errors] == ["no cluster"]

@@ -165,6 +165,7 @@ def _pythonpath() -> str:
 
 # --- ray: the submitting side --------------------------------------------------------------
 _lock = threading.Lock()
+_init_lock = threading.Lock()
 _dispatcher_handle: Any = None
 
 
@@ -176,14 +177,41 @@ def _ray() -> Any:
     except ImportError:
         raise SpecError("PLAYGROUND_EXECUTOR=ray", "needs Ray: pip install -e '.[ray]'"
                         ) from None
-    if not ray.is_initialized():
-        try:
-            ray.init(namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING)
-        except Exception as e:  # noqa: BLE001  unreachable address, version mismatch...
-            raise SpecError("Ray cluster", f"cannot be reached at "
-                            f"{os.environ.get('RAY_ADDRESS') or 'a local instance'} "
-                            f"({first_line(e, 200)})") from None
+    with _init_lock:
+        if not ray.is_initialized():
+            try:
+                _init_in_lasting_thread(lambda: ray.init(
+                    namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING))
+            except Exception as e:  # noqa: BLE001  unreachable address, version mismatch...
+                raise SpecError("Ray cluster", f"cannot be reached at "
+                                f"{os.environ.get('RAY_ADDRESS') or 'a local instance'} "
+                                f"({first_line(e, 200)})") from None
     return ray
+
+
+def _init_in_lasting_thread(init: Any) -> None:
+    """Run ``init`` in the main thread, or else in a thread that lives as long as the process:
+    a local Ray instance's processes get a parent-death signal when the *thread* that started
+    them ends, and a Streamlit script's thread ends after every rerun."""
+    if threading.current_thread() is threading.main_thread():
+        init()
+        return
+    done = threading.Event()
+    failed: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            init()
+        except BaseException as e:  # noqa: BLE001  raised in the caller's thread below
+            failed.append(e)
+        done.set()
+        if not failed:
+            threading.Event().wait()  # keep this thread (the instance's parent) alive
+
+    threading.Thread(target=hold, daemon=True, name="ray-driver").start()
+    done.wait()
+    if failed:
+        raise failed[0]
 
 
 def _dispatcher(fresh: bool = False) -> Any:
