@@ -1,6 +1,6 @@
 """Train: pick an architecture, a data set and a budget, press Train, and watch it learn.
 
-The page never trains: :func:`playground.train.worker.launch` starts a background worker and the
+The page never trains: :func:`playground.train.executors.submit` starts a background worker and the
 live view below polls the run store (progress file, per-epoch metrics), so a run keeps going when
 the tab closes and is found again on reload.
 """
@@ -22,7 +22,7 @@ from playground.targets import spec_from_json_text
 from playground.train.config import (DEFAULT_LR, DEFAULT_WEIGHT_DECAY, DEVICES, OPTIMIZERS,
                                      PRECISIONS, SCHEDULES, XLA, TrainConfig, default_backend,
                                      installed_backends)
-from playground.train.worker import launch, max_jobs
+from playground.train.executors import submit, where_runs
 from playground.training_charts import CURVE_KEYS, confusion_figure, curves_figure, steps_per_epoch
 from playground.ui.errors import error_text, show_error, show_failure
 from playground.ui.live_runs import live_section
@@ -197,13 +197,11 @@ def _train_button(kwargs: dict[str, Any], blocked: str | None) -> bool:
     col, note = st.columns([1, 4], vertical_alignment="center")
     pressed = col.button("Train", type="primary", icon=":material/play_arrow:",
                          key="train_go", disabled=blocked is not None, width="stretch")
-    slots = max_jobs()
-    note.caption(f"Runs in a background process ({slots} job slot{'s' if slots > 1 else ''}; "
-                 "more runs wait in a queue). Closing the tab does not stop it.")
+    note.caption(f"Runs {where_runs()}. Closing the tab does not stop it.")
     if not pressed:
         return False
     try:
-        run_id = launch(train_config(kwargs), store())
+        run_id = submit(train_config(kwargs), store())
     except SpecError as e:
         show_error(e)
         return False

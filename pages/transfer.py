@@ -177,9 +177,9 @@ def _transfer_runs(runs: list[RunRecord]) -> list[RunRecord]:
 
 def _launch(config: TrainConfig) -> bool:
     """Start the run in the background; False (and the error kept for the page) when not."""
-    from playground.train import worker  # looked up at call time (tests replace launch)
+    from playground.train.executors import submit
     try:
-        run_id = worker.launch(config, store())
+        run_id = submit(config, store())
     except SpecError as e:
         st.session_state["tl_launch_error"] = error_text(e)
         return False

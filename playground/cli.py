@@ -182,7 +182,7 @@ def _sweep_table(rows: list[dict[str, Any]]) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Train several architectures on the same data, budget and seeds (a parent run with a
-    child per architecture and seed, through the worker queue)."""
+    child per architecture and seed, through the executor)."""
     from playground.store import RunStore
     from playground.train import sweeps
     from playground.train.config import TrainConfig
@@ -247,9 +247,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from playground import leaderboard
     from playground.store import RunStore
+    from playground.train.executors import cancel
     store = RunStore()
     if args.cancel:
-        was = store.cancel(args.cancel)
+        was = cancel(args.cancel, store)
         print(f"cancel requested for {args.cancel}" if was else f"{args.cancel} is not active")
         return 0
     if args.delete:

@@ -10,7 +10,10 @@ file stays on the host that ran it.
 
 Statuses follow MLflow: SCHEDULED (queued), RUNNING, FINISHED, FAILED, KILLED. A run whose
 worker process vanished without reporting (SIGKILL, OOM killer, power cut) is found by
-:meth:`RunStore.reconcile`, which every listing calls, and marked FAILED or KILLED.
+:meth:`RunStore.reconcile`, which every listing calls, and marked FAILED or KILLED: a local
+worker by its pid, a remote one (``playground.executor`` = ``ray``) by its heartbeat tag going
+stale, so any host can tell. A worker takes its run with :meth:`RunStore.claim` (an MLflow
+param, which can be written once), so a second worker for the same run never trains it.
 
 A *parent* run (a sweep, a study) has no worker of its own: its children carry MLflow's
 ``mlflow.parentRunId`` tag, cancelling it cancels them, and it ends when they have all ended
@@ -45,6 +48,11 @@ PARENT_TAG = "mlflow.parentRunId"     # MLflow's own parent/child link (its UI n
 ROLE_TAG = "playground.role"          # "parent": a run with no worker, ended by its children
 CHILDREN_TAG = "playground.children"  # on a parent: how many children it will have
 PARENT_GRACE_S = 120  # a parent still short of children after this long was abandoned
+EXECUTOR_TAG = "playground.executor"  # "ray": a worker anywhere, watched by its heartbeat
+HEARTBEAT_TAG = "playground.heartbeat"  # unix time, rewritten every few seconds by a remote worker
+LOG_TAIL_TAG = "playground.log_tail"  # a remote worker's last log lines (its log is not here)
+CLAIM_PARAM = "playground.claimed_by"  # the one worker that trains the run (params never change)
+HEARTBEAT_STALE_S = 30.0  # a remote worker silent this long is gone (killed, node lost)
 T = TypeVar("T")
 
 logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -300,6 +308,30 @@ class RunStore:
     def log_file(self, run_id: str, local: str | Path, folder: str | None = None) -> None:
         _retry(lambda: self.client.log_artifact(run_id, str(local), folder))
 
+    def claim(self, run_id: str, token: str) -> bool:
+        """Make ``token`` (a worker's host, pid and start) the one worker of the run; False when
+        another worker claimed it first. Atomic: a param can be written once (the database's
+        key on run and param name decides a race), and writing the same value again is allowed."""
+        try:
+            _retry(lambda: self.client.log_param(run_id, CLAIM_PARAM, token))
+            return True
+        except Exception as e:  # noqa: BLE001
+            if "changing param values is not allowed" in str(e).lower():
+                return False
+            raise
+
+    def is_remote(self, rec: RunRecord) -> bool:
+        """Whether the run's worker is watched by heartbeat (a Ray task), not by a local pid."""
+        return rec.tags.get(EXECUTOR_TAG) == "ray"
+
+    def heartbeat_age(self, rec: RunRecord) -> float | None:
+        """Seconds since a remote worker last reported; None before its first heartbeat."""
+        try:
+            beat = float(rec.tags.get(HEARTBEAT_TAG) or 0)
+        except ValueError:
+            beat = 0.0
+        return time.time() - beat if beat else None
+
     def finish(self, run_id: str, status: str, error: str | None = None) -> None:
         """End a run as FINISHED, FAILED or KILLED (with the error text when there is one)."""
         if status not in TERMINAL:
@@ -334,6 +366,13 @@ class RunStore:
             for child in self.children(run_id):
                 self.cancel(child.run_id)
             self.settle(run_id)
+            return True
+        if self.is_remote(rec):  # its worker polls the request; a silent or unstarted one ends here
+            age = self.heartbeat_age(rec)
+            if age is None and rec.status == "SCHEDULED":
+                self.finish(run_id, "KILLED", "cancelled while queued")
+            elif age is not None and age > HEARTBEAT_STALE_S:
+                self.finish(run_id, "KILLED", "cancelled (the worker was no longer running)")
             return True
         pid = int(rec.tags.get(PID_TAG) or 0)
         if self._local(rec) and pid_alive(pid, rec.tags.get(PID_START_TAG) or None):
@@ -450,10 +489,15 @@ class RunStore:
         return folder / f"{run_id}.log"
 
     def log_tail(self, run_id: str, lines: int = 20) -> str:
+        """The last lines of the run's worker log: the local file of a local worker, else the
+        tail a remote worker keeps in the store (readable from any host)."""
         try:
             text = self.log_path(run_id).read_text(errors="replace")
         except OSError:
-            return ""
+            try:
+                text = self.get(run_id).tags.get(LOG_TAIL_TAG, "")
+            except SpecError:
+                return ""
         return "\n".join(text.splitlines()[-lines:])
 
     # --- faults ------------------------------------------------------------------------------
@@ -462,7 +506,8 @@ class RunStore:
         return rec.tags.get(HOST_TAG, socket.gethostname()) == socket.gethostname()
 
     def reconcile(self, runs: list[RunRecord] | None = None) -> list[str]:
-        """Mark active runs whose worker process is gone (on this host) as FAILED/KILLED.
+        """Mark active runs whose worker is gone as FAILED/KILLED: a local worker's process
+        (on this host), a remote worker's heartbeat (from any host).
 
         Returns the ids it changed. A run with no pid yet is left alone for a grace period."""
         changed = []
@@ -471,6 +516,10 @@ class RunStore:
             if rec.active and rec.is_parent:
                 kids = [r for r in runs if r.parent_id == rec.run_id]
                 if self.settle(rec.run_id, sorted(kids, key=lambda r: r.start_time or 0)):
+                    changed.append(rec.run_id)
+                continue
+            if rec.active and self.is_remote(rec):
+                if self._remote_gone(rec):
                     changed.append(rec.run_id)
                 continue
             if not rec.active or not self._local(rec):
@@ -492,6 +541,26 @@ class RunStore:
                             f"reporting{where}: killed or crashed; see the worker log")
             changed.append(rec.run_id)
         return changed
+
+    def _remote_gone(self, rec: RunRecord) -> bool:
+        """End a remote run whose heartbeat went stale (its worker was killed or its node lost);
+        True when it did. A queued one (no heartbeat yet) waits for the cluster's resources."""
+        age = self.heartbeat_age(rec)
+        if age is None:
+            started = rec.status == "RUNNING" and rec.start_time
+            if not (started and time.time() - rec.start_time > 120):
+                return False
+            age = time.time() - rec.start_time
+        elif age <= HEARTBEAT_STALE_S:
+            return False
+        if rec.tags.get(CANCEL_TAG) == "1":
+            self.finish(rec.run_id, "KILLED", "cancelled")
+        else:
+            last = self.progress(rec.run_id, rec)
+            where = f" during epoch {last['epoch']}" if last.get("epoch") else ""
+            self.finish(rec.run_id, "FAILED", f"the remote worker stopped reporting{where} "
+                        f"({age:.0f} s without a heartbeat): killed, or its node was lost")
+        return True
 
 
 def _parent_error(status: str, kids: list[RunRecord], expected: int, cancelled: bool

@@ -20,5 +20,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test,onnx]"
+# ray: tests/test_executors.py runs every executor test on both executors (local and a local Ray)
+.venv/bin/python -m pip install -q -e ".[test,onnx,ray]"
 exec .venv/bin/python -m pytest -q -n 2 "$@"

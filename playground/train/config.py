@@ -80,6 +80,7 @@ class TrainConfig:
     val_split: float = 0.2
     backend: str = "tensorflow"
     device: str = "auto"
+    num_gpus: float | None = None  # GPUs this run asks the executor for (0.25: a quarter)
     name: str = ""
     recipe: str = "scratch"   # a key of playground.train.recipes.RECIPES
     options: dict = field(default_factory=dict)  # the recipe's own options (its dataclass)
@@ -140,6 +141,13 @@ class TrainConfig:
             raise bad("steps_per_execution", "must be an integer from 1 to 1000")
         if not isinstance(self.seed, int):
             raise bad("seed", f"must be an integer, got {self.seed!r}")
+        g = self.num_gpus
+        if g is not None and (isinstance(g, bool) or not isinstance(g, (int, float))
+                              or not 0 <= g <= 64 or (g > 1 and g != int(g))):
+            raise bad("num_gpus", "must be a fraction from 0 to 1 (a share of one GPU) or a "
+                      f"whole number of GPUs up to 64, got {g!r}")
+        if g == 0 and self.device == "gpu":
+            raise bad("num_gpus", "is 0 but the device is 'gpu'")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,6 +179,8 @@ class TrainConfig:
         d["learning_rate"] = self.lr
         d["weight_decay"] = self.wd
         d["device_requested"] = d.pop("device")  # the device used is logged by the run
+        if d["num_gpus"] is None:  # the executor's default (runs stored before had none)
+            del d["num_gpus"]
         d["architecture"] = self.architecture
         d["dataset_options"] = json.dumps(self.dataset_options, sort_keys=True)
         return d

@@ -1,18 +1,21 @@
 """A run's lifecycle, whoever executes it (the CLI in the foreground, a local worker process,
-later a cluster): :func:`create` records a checked job in the run store (SCHEDULED, with its
-config as an artifact), :func:`execute` runs its recipe and always ends it FINISHED, FAILED or
-KILLED. Progress goes out through ``on_progress`` (by default the store), and a cancel request
-arrives through a ``threading.Event`` (set by a signal, or by the reporter when the store says
-so), so nothing here depends on where the run executes."""
+a Ray task): :func:`create` records a checked job in the run store (SCHEDULED, with its
+config as an artifact), a background worker takes it with :func:`claim`, :func:`execute` runs
+its recipe and always ends it FINISHED, FAILED or KILLED. Progress goes out through
+``on_progress`` (by default the store), and a cancel request arrives through a
+``threading.Event`` (set by a signal, or by the reporter when the store says so), so nothing
+here depends on where the run executes."""
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 import traceback
 from typing import Any, Callable
 
 from playground.errors import SpecError, first_line
-from playground.store import RunStore
+from playground.store import RunStore, process_start
 from playground.train.config import TrainConfig
 from playground.train.fitting import RunFailed
 from playground.train.recipes import RECIPES, Recipe, RunContext
@@ -47,6 +50,16 @@ def stored_config(store: RunStore, run_id: str) -> TrainConfig:
     if doc is None:
         raise SpecError(f"run '{run_id}'", "has no readable stored config.json")
     return TrainConfig.from_dict(doc)
+
+
+def claim(store: RunStore, run_id: str) -> bool:
+    """Take the run for this worker process before training it: False when it has ended
+    already (cancelled while queued) or another worker claimed it first (a duplicate submit),
+    and then this worker must exit without training."""
+    if not store.get(run_id).active:
+        return False
+    pid = os.getpid()
+    return store.claim(run_id, f"{socket.gethostname()}:{pid}:{process_start(pid) or ''}")
 
 
 def execute(config: TrainConfig, store: RunStore, run_id: str,
@@ -98,4 +111,4 @@ def run_local(config: TrainConfig, store: RunStore | None = None) -> dict[str, A
     return execute(config, store, run_id)
 
 
-__all__ = ["create", "execute", "run_local", "stored_config", "classify", "recipe_of"]
+__all__ = ["create", "claim", "execute", "run_local", "stored_config", "classify", "recipe_of"]

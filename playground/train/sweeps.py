@@ -3,9 +3,10 @@ can be compared with the seed-to-seed spread in view (Compare's "Train these", t
 
 A sweep is one *parent* run in the run store (no worker of its own; see
 :meth:`playground.store.RunStore.create_parent`) and one child run per architecture x seed,
-each an ordinary training run submitted through the worker queue
-(:func:`playground.train.worker.launch`, or any ``submit`` with its signature), so the
-children show on the Leaderboard and run wherever runs run. Each child carries MLflow's
+each an ordinary training run submitted through the executor
+(:func:`playground.train.executors.submit`: local worker processes, or Ray tasks that run in
+parallel across the cluster; or any ``submit`` with its signature), so the children show on the
+Leaderboard and run wherever runs run. Each child carries MLflow's
 ``mlflow.parentRunId`` tag plus its architecture's label and seed; the parent ends FINISHED,
 FAILED or KILLED once its children have (the store settles it), and cancelling the sweep
 cancels its children.
@@ -118,14 +119,14 @@ def child_configs(arms: Sequence[Arm], base: TrainConfig, seeds: Sequence[int]
 
 
 def _launch(config: TrainConfig, store: RunStore, tags: dict[str, str]) -> str:
-    from playground.train.worker import launch
-    return launch(config, store, tags)
+    from playground.train.executors import submit
+    return submit(config, store, tags)
 
 
 def create(arms: Sequence[Arm], base: TrainConfig, seeds: int | Sequence[int] = DEFAULT_SEEDS,
            store: RunStore | None = None, submit: Submit | None = None, name: str = "") -> str:
     """Record a sweep's parent run and submit one child per architecture x seed (through the
-    worker queue by default); returns the sweep's (parent's) run id. ``base`` gives the data,
+    executor by default); returns the sweep's (parent's) run id. ``base`` gives the data,
     budget and options (its target and seed are the arms' and seeds' own). Every child is checked
     before anything is recorded; if submitting fails part way, the children already submitted
     are cancelled and the parent ends FAILED."""
@@ -238,7 +239,8 @@ def status(store: RunStore, sweep_id: str) -> SweepStatus:
 def cancel(store: RunStore, sweep_id: str) -> bool:
     """Cancel a sweep: its active children are asked to stop (the parent ends KILLED once they
     have). Returns whether it was active."""
-    return store.cancel(sweep_id)
+    from playground.train.executors import cancel as cancel_run
+    return cancel_run(sweep_id, store)
 
 
 def wait(store: RunStore, sweep_id: str, timeout: float | None = None, poll_s: float = 1.0,

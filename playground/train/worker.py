@@ -74,6 +74,7 @@ def _start_worker(config: TrainConfig, store: RunStore, run_id: str, slot: Any
                                           if p))
     if config.device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = "-1"
+    env.update(gpu_env(config.num_gpus))
     # JAX keeps compiled programs on disk: a second run of the same model skips XLA compiling
     env.setdefault("JAX_COMPILATION_CACHE_DIR", str(data_dir() / "jax-cache"))
     args = [sys.executable, "-m", "playground.train.worker", run_id, "--store-uri", store.uri]
@@ -88,6 +89,17 @@ def _start_worker(config: TrainConfig, store: RunStore, run_id: str, slot: Any
     store.set_tags(run_id, {PID_TAG: proc.pid, HOST_TAG: socket.gethostname(),
                             PID_START_TAG: process_start(proc.pid) or ""})
     return proc
+
+
+def gpu_env(num_gpus: float | None) -> dict[str, str]:
+    """Environment for a run given a share of one GPU (``0 < num_gpus < 1``): JAX and
+    TensorFlow allocate as they need, capped at the share, instead of taking the whole GPU at
+    start (which would starve the runs sharing it). Nothing for a whole GPU or none."""
+    if num_gpus is None or not 0 < num_gpus < 1:
+        return {}
+    return {"XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+            "XLA_PYTHON_CLIENT_MEM_FRACTION": f"{max(0.05, 0.95 * num_gpus):.2f}",
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
 
 def _reap(proc: subprocess.Popen, uri: str, run_id: str) -> None:
@@ -194,9 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             ticket.unlink(missing_ok=True)
         store.finish(args.run_id, "KILLED", "cancelled while queued")
         return 0
+    from playground.train.runs import claim, execute
+    if not claim(store, args.run_id):  # ended meanwhile, or another worker has it
+        slot.close()
+        print(f"run {args.run_id} is taken or ended: not training it", flush=True)
+        return 0
     from playground._env import import_keras_quietly
     import_keras_quietly()
-    from playground.train.runs import execute
     try:
         result = execute(config, store, args.run_id, cancelled)
     except Exception:  # noqa: BLE001  already recorded in the store by execute()

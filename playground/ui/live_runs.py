@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping
 import streamlit as st
 
 from playground.store import RunRecord
+from playground.train.executors import cancel
 from playground.training_charts import CURVE_KEYS, curves_figure, steps_per_epoch
 from playground.ui.run_status import STATUS_ICON, duration_text, metric_text
 from playground.ui.run_store import store
@@ -54,7 +55,7 @@ def live_run(rec: RunRecord, prefix: str, waiting: Mapping[str, str],
                       f"`{rec.run_id[:8]}`")
         if button.button("Cancel", key=f"{prefix}cancel_{rec.run_id}", icon=":material/stop:",
                          width="stretch"):
-            store().cancel(rec.run_id)
+            cancel(rec.run_id, store())
             st.toast(f"Cancelling {rec.name}")
         shown = live_progress(rec, p, waiting)
         if shown is None:
