@@ -1,5 +1,5 @@
 """Command line: ``python -m playground {zoo,cost,export,graph,train,sweep,finetune,runs,
-measure}`` (also the ``playground`` script).
+measure,study}`` (also the ``playground`` script).
 
 Bad input never shows a traceback: the error is printed on one line to stderr and the exit code
 is 2.
@@ -304,6 +304,89 @@ def cmd_measure(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study_settings(pairs: Sequence[str] | None) -> dict[str, str]:
+    """``["width=64", ...]`` -> ``{"width": "64"}`` (the study parses each to its type)."""
+    out = {}
+    for item in pairs or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SpecError("--set", f"expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+def _text_table(rows: list[dict[str, Any]]) -> str:
+    """Rows of dicts as aligned columns (numbers right-aligned)."""
+    if not rows:
+        return "(no rows)"
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    cells = [[_cell(r.get(c, "")) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    right = [all(isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool)
+                 for r in rows if r.get(c) is not None) for c in cols]
+    def fmt(row: list[str]) -> str:
+        return "  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(row, widths, right))
+    return "\n".join([fmt(cols), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells])
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    """The lecture's claims as runnable studies: list them, or run one (training studies wait
+    on their sweeps in the foreground; with --record RUN_ID, as that study run)."""
+    import playground.studies as studies
+    from playground.studies import runner
+    if args.list or not args.name:
+        rows = [{"number": s.number, "name": s.name, "title": s.title, "trains": s.trains}
+                for s in studies.all_studies()]
+        if args.json:
+            _print_json(rows)
+        else:
+            for r in rows:
+                print(f"{r['number']:>3}  {r['name']:<26} {'trains' if r['trains'] else 'cost':<7}"
+                      f" {r['title']}")
+        return 0
+    st = studies.get(args.name)
+    given = _study_settings(args.set)
+    preset = "longer" if args.longer else "default"
+    settings = st.resolve(given, preset)  # bad settings fail here, before anything runs
+    say = lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' own prints never reach --json
+        if args.record is not None:
+            runner.on_sigterm_cancel()
+            store = runner.study_store()
+            run_id = args.record or runner.create(st, settings, preset, store)
+            say(f"study run {run_id}")
+            try:
+                result = runner.execute(st, run_id, given, preset, store, progress=say)
+            except runner.Cancelled:
+                raise SpecError(f"study run {run_id}", "cancelled") from None
+        else:
+            result = st.run(given, preset, studies.Context(progress=say))
+    if args.json:
+        _print_json({"study": st.name, "settings": settings, "preset": preset,
+                     "numbers": result.numbers, "run_ids": result.run_ids})
+        return 0
+    print(f"{st.number}. {st.title}\n{st.claim}\n")
+    for line in result.findings:
+        print(f"- {line}")
+    for caption, rows in result.tables:
+        print(f"\n{caption}\n{_text_table(rows)}")
+    if result.figures:
+        print("\nfigures (on the Studies page): " + "; ".join(c for c, _ in result.figures))
+    if result.run_ids:
+        print("\nsweeps (on the Leaderboard): " + ", ".join(result.run_ids))
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 def make_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="playground", description="ConvNet Architecture Playground")
@@ -447,6 +530,20 @@ def make_parser() -> argparse.ArgumentParser:
     ms.add_argument("--no-store", action="store_true", help="do not record it in the run store")
     ms.add_argument("--json", action="store_true")
     ms.set_defaults(func=cmd_measure)
+
+    sd = sub.add_parser("study", help="the lecture's claims as runnable studies: --list, or "
+                        "run one by name and print its findings and tables")
+    sd.add_argument("name", nargs="?", help="the study's name (see --list)")
+    sd.add_argument("--list", action="store_true", help="number, name, title, whether it trains")
+    sd.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="a setting (repeatable); unknown or out-of-range settings are errors")
+    sd.add_argument("--longer", action="store_true",
+                    help="the longer / GPU preset (more epochs, seeds or finer grids)")
+    sd.add_argument("--record", nargs="?", const="", default=None, metavar="RUN_ID",
+                    help="record it as a study run in the run store (the page's background "
+                    "runs pass the run they created)")
+    sd.add_argument("--json", action="store_true", help="the numbers as JSON")
+    sd.set_defaults(func=cmd_study)
     return p
 
 

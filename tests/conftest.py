@@ -29,7 +29,8 @@ os.environ["PLAYGROUND_DATA"] = tempfile.mkdtemp(prefix="playground-data-")
 
 # module -> the global registry it holds (see playground.registry)
 REGISTRIES = {"playground.blocks": "BLOCKS", "playground.zoo": "ZOO",
-              "playground.cost.handlers": "HANDLERS", "playground.data": "DATASETS"}
+              "playground.cost.handlers": "HANDLERS", "playground.data": "DATASETS",
+              "playground.studies.base": "STUDIES"}
 
 
 @pytest.fixture(autouse=True)
