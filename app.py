@@ -17,6 +17,7 @@ pages = [
     st.Page("pages/cost.py", title="Architecture cost", icon=":material/calculate:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/runs.py", title="Leaderboard", icon=":material/leaderboard:"),
+    st.Page("pages/studies.py", title="Studies", icon=":material/science:"),
     st.Page("pages/transfer.py", title="Transfer learning", icon=":material/photo_library:"),
 ]
 nav = st.navigation(pages)

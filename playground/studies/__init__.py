@@ -9,6 +9,14 @@ from playground.errors import SpecError
 from playground.studies.base import STUDIES, Context, Setting, Study, StudyResult, study
 
 # --- study modules (registration on import; one line each) ----------------------------------
+from playground.studies import telescoping  # noqa: E402,F401  1
+from playground.studies import bottleneck  # noqa: E402,F401  2
+from playground.studies import grouped  # noqa: E402,F401  3
+from playground.studies import separable  # noqa: E402,F401  4
+from playground.studies import inception  # noqa: E402,F401  5
+from playground.studies import paths  # noqa: E402,F401  7 (counting)
+from playground.studies import heads  # noqa: E402,F401  10 (cost)
+from playground.studies import conv1d  # noqa: E402,F401  11
 
 
 def get(name: str) -> Study:
