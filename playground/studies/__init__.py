@@ -14,8 +14,12 @@ from playground.studies import bottleneck  # noqa: E402,F401  2
 from playground.studies import grouped  # noqa: E402,F401  3
 from playground.studies import separable  # noqa: E402,F401  4
 from playground.studies import inception  # noqa: E402,F401  5
+from playground.studies import degradation  # noqa: E402,F401  6
 from playground.studies import paths  # noqa: E402,F401  7 (counting)
+from playground.studies import paths_trained  # noqa: E402,F401  7 (trained: lesion, gradients)
+from playground.studies import stochastic_depth  # noqa: E402,F401  9
 from playground.studies import heads  # noqa: E402,F401  10 (cost)
+from playground.studies import heads_train  # noqa: E402,F401  10 (accuracy)
 from playground.studies import conv1d  # noqa: E402,F401  11
 
 

@@ -17,6 +17,7 @@ RESIDUAL_TYPES = ("resnet_basic", "resnet_bottleneck", "residual", "resnext")
 # What a run's history gives per epoch (the reporter's keys).
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_seconds",
                 "train_seconds")
+BATCH = 32  # the recipe's default batch: every training study uses it
 
 
 # --- architectures ------------------------------------------------------------------------
@@ -51,6 +52,23 @@ def survival_probs(spec: ArchSpec) -> list[float]:
     """Each residual block's survival probability (1.0 when stochastic depth is off), in order."""
     return [float(b.params.get("survival_prob", 1.0)) for b in spec.blocks
             if b.type in RESIDUAL_TYPES]
+
+
+def data_shape(settings: dict[str, Any]) -> tuple[tuple[int, ...], int]:
+    """(input shape, classes) of the study's data set at its size, known without loading it."""
+    from playground.data import DATASETS as REGISTRY
+    shape, classes = REGISTRY.get(settings["dataset"]).shape(
+        {"image_size": settings["image_size"], "count": settings["count"]})
+    return tuple(shape), int(classes)
+
+
+def base_config(settings: dict[str, Any]) -> Any:
+    """The sweep's shared data and budget (the arms give the architectures, the seeds the
+    initialisation): the project's short-run recipe at its defaults."""
+    from playground.train.config import TrainConfig
+    return TrainConfig(dataset=settings["dataset"], epochs=settings["epochs"],
+                       batch_size=BATCH, dataset_options={"image_size": settings["image_size"],
+                                                          "count": settings["count"]})
 
 
 # --- statistics ---------------------------------------------------------------------------
@@ -171,6 +189,6 @@ def failed_line(arms: Sequence[dict[str, Any]]) -> str | None:
             + ".")
 
 
-__all__ = ["bands", "compare", "failed_line", "final", "finished", "pm", "stats",
+__all__ = ["BATCH", "bands", "base_config", "compare", "data_shape", "failed_line", "final", "finished", "pm", "stats",
            "steady_epoch_seconds", "survival_probs", "sweep_numbers", "thin_cifar_spec",
            "weighted_depth"]
