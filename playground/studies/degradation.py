@@ -12,10 +12,10 @@ import plotly.graph_objects as go
 from playground.errors import SpecError
 from playground.studies.base import Context, Setting, StudyResult, study
 from playground.studies.common import style
-from playground.studies.trained import (BATCH, bands, base_config, compare, data_shape,
-                                        failed_line, final, finished, pm, stats,
-                                        steady_epoch_seconds, sweep_numbers, thin_cifar_spec,
-                                        weighted_depth)
+from playground.studies.trained import (bands, base_config, compare, data_shape, failed_line,
+                                        final, finished, optimizer_setting, pm, recipe_line,
+                                        stats, steady_epoch_seconds, sweep_numbers,
+                                        thin_cifar_spec, weighted_depth)
 
 NAME = "depth-degradation"
 DEPTHS = (8, 14, 20, 32, 44, 56, 110)
@@ -34,6 +34,7 @@ SETTINGS = (
     Setting("epochs", "Epochs", 3, lo=1, hi=200, longer=15),
     Setting("seeds", "Seeds per net", 3, lo=1, hi=10, longer=5,
             help="initialisation and shuffling; the data are the same for every run"),
+    optimizer_setting(),
 )
 
 
@@ -88,25 +89,30 @@ def _verdict_sentence(kind: str, numbers: dict[str, Any], settings: dict[str, An
             f"{kind}-{d} {pm(te_d)} vs {kind}-{s} {pm(te_s)}")
     if c["verdict"] == "higher":
         tail = (f": the {d}-layer {'plain' if kind == 'plain' else 'residual'} net trained "
-                f"WORSE, by {c['diff']:.1%} ({c['diff'] / c['se']:.1f} standard errors)"
-                if c["se"] else f": the {d}-layer net trained WORSE, by {c['diff']:.1%}")
+                f"WORSE, by {100 * c['diff']:.1f} points ({c['diff'] / c['se']:.1f} standard errors)"
+                if c["se"] else f": the {d}-layer net trained WORSE, by {100 * c['diff']:.1f} "
+                "points")
         if kind == "plain":
             tail += (": its error on the very images it trains on is higher, so this is not "
                      "overfitting but an optimisation problem.")
+            chance = 1.0 - 1.0 / numbers.get("classes", 0) if numbers.get("classes") else None
+            if chance is not None and te_d["mean"] >= chance - 0.03:
+                tail += (f" At {te_d['mean']:.1%} it is at chance ({chance:.1%} error for "
+                         f"{numbers['classes']} classes): it has not learned at all.")
         else:
-            tail += (" — with shortcuts the deeper net still lags at this budget (it needs "
-                     "more steps), but compare the size of the gap with the plain pair's.")
+            tail += ("; with shortcuts the deeper net still lags at this short budget (the "
+                     "paper trains for 64k steps), but compare the gap with the plain pair's.")
     elif c["verdict"] == "lower":
-        tail = (f": the {d}-layer net trained BETTER, by {-c['diff']:.1%}"
+        tail = (f": the {d}-layer net trained BETTER, by {-100 * c['diff']:.1f} points"
                 + (" — deeper is better once shortcuts are there, as in the paper."
                    if kind == "resnet" else
                    " — no degradation at this budget; the effect did not show."))
     elif c["verdict"] == "too few seeds":
-        tail = (f": a difference of {c['diff']:+.1%}, but with one seed there is no spread to "
-                "judge it by; run at least 2 seeds.")
+        tail = (f": a difference of {100 * c['diff']:+.1f} points, but with one seed there is "
+                "no spread to judge it by; run at least 2 seeds.")
     elif c["verdict"] == "no clear difference":
-        tail = (f": the difference ({c['diff']:+.1%}) is within 2 standard errors "
-                f"({c['se']:.1%}), so no clear difference"
+        tail = (f": the difference ({100 * c['diff']:+.1f} points) is within 2 standard errors "
+                f"({100 * c['se']:.1f} points), so no clear difference"
                 + ("; the degradation did NOT show at these settings (try the longer preset)."
                    if kind == "plain" else "."))
     else:
@@ -126,29 +132,31 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
         if dp is not None and dr is not None:
             findings.append(
                 f"Going from {settings['shallow']} to {settings['deep']} layers changed the "
-                f"training error by {dp:+.1%} without shortcuts and by {dr:+.1%} with them.")
+                f"training error by {100 * dp:+.1f} points without shortcuts and by "
+                f"{100 * dr:+.1f} points with them.")
     by = {a["label"]: a for a in arms}
     deep_plain = by.get(f"plain-{settings['deep']}")
     if deep_plain and deep_plain["final_val_error"]["mean"] is not None:
         gap = deep_plain["final_val_error"]["mean"] - deep_plain["final_train_error"]["mean"]
         findings.append(
             f"plain-{settings['deep']}: validation error {pm(deep_plain['final_val_error'])} "
-            f"against training error {pm(deep_plain['final_train_error'])} (gap {gap:+.1%}): "
+            f"against training error {pm(deep_plain['final_train_error'])} (gap "
+            f"{100 * gap:+.1f} points): "
             "overfitting would show as a low training error with a high validation error.")
     missing = failed_line(arms)
     if missing:
         findings.append(missing)
     findings.append(
-        "Training error here is 1 - the running training accuracy the epoch logged (batch-norm "
-        "in training mode, as the paper's curves); all runs share the data, the short-run "
-        f"recipe (AdamW, one-cycle), {settings['epochs']} epochs and batch {BATCH}.")
+        "Training error here is 1 - the running training accuracy of each epoch (batch norm "
+        "in training mode, as in the paper's curves). Every run: " + recipe_line(settings)
+        + ".")
     figures = [
         ("Training error per epoch: mean over seeds (line) and ± one standard deviation "
-         "(band). Deeper plain nets train worse; residual ones do not.",
+         "(band); plain nets dashed, residual nets solid.",
          error_figure(bands(arms, "train_error"), "Training error per epoch (mean ± std over "
                       "seeds)", "training error (%)")),
-        ("Validation error per epoch, same runs: it follows the training error, so the deep "
-         "plain net is not overfitting.",
+        ("Validation error per epoch, same runs: overfitting would show as a validation "
+         "error far above the training error.",
          error_figure(bands(arms, "val_accuracy"), "Validation error per epoch (mean ± std "
                       "over seeds)", "validation error (%)", invert=True)),
     ]
@@ -168,12 +176,17 @@ DASH = {"plain": "dash", "resnet": "solid"}
 
 def error_figure(bands_by_label: dict[str, Any], title: str, y_title: str,
                  invert: bool = False) -> go.Figure:
-    """Per net the mean error per epoch (plain nets dashed, residual solid) with a ± std band;
-    ``invert`` turns accuracy bands into error (1 - value)."""
+    """Per net the mean error per epoch with a ± std band: one colour per depth, plain nets
+    dashed and residual ones solid; ``invert`` turns accuracy bands into error (1 - value)."""
     from playground.training_charts import PALETTE, _rgba
     fig = go.Figure()
     ymax = 0.0
-    for i, (label, band) in enumerate(bands_by_label.items()):
+    depths: list[str] = []
+    for label, band in bands_by_label.items():
+        depth = label.rsplit("-", 1)[-1]
+        if depth not in depths:
+            depths.append(depth)
+        i = depths.index(depth)
         xs = list(band.epochs)
         if not xs:
             continue
@@ -224,6 +237,7 @@ def depth_degradation(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
                        f"{settings['deep']} layers", arms, base_config(settings),
                        list(range(settings["seeds"])))
     numbers = sweep_numbers(ctx.run_store(), parent)
+    numbers["classes"] = data_shape(settings)[1]
     for arm, (label, spec) in zip(numbers["arms"], specs):
         arm.update(depth=weighted_depth(spec), residual=label.startswith("resnet"))
     numbers["wall_seconds"] = time.perf_counter() - t0

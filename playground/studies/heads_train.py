@@ -14,8 +14,8 @@ from playground.spec import ArchSpec, BlockSpec
 from playground.studies.base import Context, Setting, StudyResult, study
 from playground.studies.common import short, style
 from playground.studies.trained import (bands, base_config, compare, data_shape, failed_line,
-                                        final, finished, pm, stats, steady_epoch_seconds,
-                                        sweep_numbers)
+                                        final, finished, pm, recipe_line, stats,
+                                        steady_epoch_seconds, sweep_numbers)
 from playground.training_charts import PALETTE
 
 NAME = "downsampling-heads-train"
@@ -126,9 +126,7 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
     missing = failed_line(numbers["arms"])
     if missing:
         findings.append(missing)
-    findings.append(f"All four nets: the same data ({settings['dataset']}, "
-                    f"{settings['image_size']}x{settings['image_size']}), "
-                    f"{settings['epochs']} epochs, the short-run recipe, the same seeds.")
+    findings.append("All four nets, the same seeds: " + recipe_line(settings) + ".")
     from playground.training_charts import sweep_figure
     fig_curves = sweep_figure(bands(numbers["arms"], "val_accuracy"), "val_accuracy",
                               height=420)

@@ -30,7 +30,8 @@ from playground.spec import ArchSpec, block_names
 from playground.studies.base import Context, Setting, StudyResult, study
 from playground.studies.common import log_axis, style
 from playground.studies.trained import (RESIDUAL_TYPES, base_config, data_shape, failed_line,
-                                        finished, pm, stats, sweep_numbers, thin_cifar_spec)
+                                        finished, optimizer_setting, pm, recipe_line, stats,
+                                        sweep_numbers, thin_cifar_spec)
 from playground.training_charts import PALETTE
 
 NAME = "paths-lesion"
@@ -279,6 +280,7 @@ SETTINGS = (
     Setting("draws", "Sampled paths per length", 6, lo=1, hi=200, longer=30,
             help="random choices of k blocks per path length k (each one backward pass)"),
     Setting("grad_batch", "Images per gradient", 32, lo=1, hi=512, longer=128),
+    optimizer_setting(),
 )
 
 
@@ -436,6 +438,7 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
     missing = failed_line(numbers.get("arms", []))
     if missing:
         findings.append(missing)
+    findings.append("Both nets trained with: " + recipe_line(settings) + ".")
     tables = [("The trained nets", [
         {"net": a["label"], "seeds finished": len(finished(a["runs"])),
          "val accuracy (kept model)": pm(stats([r["final_val_accuracy"]

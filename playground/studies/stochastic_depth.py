@@ -14,9 +14,9 @@ from playground.spec import ArchSpec
 from playground.studies.base import Context, Setting, StudyResult, study
 from playground.studies.common import style
 from playground.studies.trained import (bands, base_config, compare, data_shape, failed_line,
-                                        final, finished, pm, stats, steady_epoch_seconds,
-                                        survival_probs, sweep_numbers, thin_cifar_spec,
-                                        weighted_depth)
+                                        final, finished, optimizer_setting, pm, recipe_line,
+                                        stats, steady_epoch_seconds, survival_probs,
+                                        sweep_numbers, thin_cifar_spec, weighted_depth)
 from playground.training_charts import PALETTE
 
 NAME = "stochastic-depth"
@@ -56,6 +56,7 @@ SETTINGS = (
     Setting("count", "Images (train + validation)", 1200, lo=60, hi=20000, longer=6000),
     Setting("epochs", "Epochs", 4, lo=1, hi=500, longer=30),
     Setting("seeds", "Seeds per net", 3, lo=1, hi=10, longer=3),
+    optimizer_setting(),
 )
 
 
@@ -144,6 +145,7 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
     missing = failed_line(arms)
     if missing:
         findings.append(missing)
+    findings.append("Both nets trained with: " + recipe_line(settings) + ".")
     from playground.training_charts import sweep_figure
     fig_acc = sweep_figure(bands(arms, "val_accuracy"), "val_accuracy", height=420)
     fig_acc.update_layout(title="Validation accuracy per epoch (mean ± std over seeds)")
