@@ -14,9 +14,13 @@ from playground.studies import bottleneck  # noqa: F401  2
 from playground.studies import grouped  # noqa: F401  3
 from playground.studies import separable  # noqa: F401  4
 from playground.studies import inception  # noqa: F401  5
+from playground.studies import degradation  # noqa: F401  6
 from playground.studies import paths  # noqa: F401  7 (counting)
+from playground.studies import paths_trained  # noqa: F401  7 (trained: lesion, gradients)
 from playground.studies import loss_surface  # noqa: F401  8
+from playground.studies import stochastic_depth  # noqa: F401  9
 from playground.studies import heads  # noqa: F401  10 (cost)
+from playground.studies import heads_train  # noqa: F401  10 (accuracy)
 from playground.studies import conv1d  # noqa: F401  11
 from playground.studies import speed  # noqa: F401  12
 

@@ -2,6 +2,7 @@
 CIFAR depth study (ResNet vs plain nets of 20-110 layers, and stochastic depth)."""
 from __future__ import annotations
 
+from playground.errors import SpecError
 from playground.spec import ArchSpec, BlockSpec
 from playground.zoo.base import B, Reference, arch, entry
 
@@ -87,14 +88,24 @@ CIFAR_DEPTHS = {20: 3, 32: 5, 44: 7, 56: 9, 110: 18}
 CIFAR_PAPER_PARAMS = {20: 0.27e6, 32: 0.46e6, 44: 0.66e6, 56: 0.85e6, 110: 1.7e6}
 
 
-def cifar_resnet(depth: int, residual: bool = True, final_survival: float = 1.0) -> ArchSpec:
+def cifar_blocks_per_stage(depth: int) -> int:
+    """n of a 6n+2-layer CIFAR net (3 stages of n two-conv blocks, the first conv and the
+    classifier); SpecError unless ``depth`` is 6n+2 with n >= 1."""
+    if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
+        raise SpecError("CIFAR net depth", f"must be 6n+2 (8, 14, 20, ..., 56, ...), got {depth!r}")
+    return (depth - 2) // 6
+
+
+def cifar_resnet(depth: int, residual: bool = True, final_survival: float = 1.0,
+                 widths: tuple[int, int, int] = (16, 32, 64)) -> ArchSpec:
     """6n+2-layer CIFAR net; ``residual=False`` gives the plain net; ``final_survival`` < 1 turns on
-    stochastic depth with survival decaying linearly from 1 to it over the blocks."""
-    n = CIFAR_DEPTHS[depth]
+    stochastic depth with survival decaying linearly from 1 to it over the blocks; ``widths``
+    are the three stages' maps (the paper's 16/32/64; thinner nets train faster on a CPU)."""
+    n = cifar_blocks_per_stage(depth)
     total = 3 * n
-    blocks = [B("conv", "conv1", filters=16, kernel=3, batch_norm=True)]
+    blocks = [B("conv", "conv1", filters=widths[0], kernel=3, batch_norm=True)]
     k = 0
-    for s, f in enumerate((16, 32, 64), 1):
+    for s, f in enumerate(widths, 1):
         for i in range(1, n + 1):
             k += 1
             stride = 2 if (i == 1 and s > 1) else 1
