@@ -79,9 +79,8 @@ def log_axis(fig: go.Figure, axis: str, values: Sequence[float], si_labels: bool
     if not vals:
         return
     lo, hi = min(vals), max(vals)
+    # a narrow span (fewer than two 1-2-5 values) gives no ticks: plotly chooses them
     ticks = log_ticks(lo / 1.001, hi * 1.001, si if si_labels else "{:g}".format)
-    if len(ticks["tickvals"]) < 2:  # a narrow span: let plotly choose, SI-formatted
-        ticks = {}
     update = fig.update_xaxes if axis == "x" else fig.update_yaxes
     update(type="log", **ticks, **where)
 
