@@ -124,3 +124,10 @@ def test_training_study_starts_in_the_background_and_shows_stored_numbers(fresh_
     assert "trained to 0.50" in _markdown(at)
     assert json.loads(store.artifact_text(rec.run_id, "study.json"))["settings"] == {"epochs": 6}
     assert "toy-train" in STUDIES
+    # a later run that was cancelled: the open page switches to it once it has ended
+    killed = runner.create(toy, toy.resolve(), "default", store)
+    store.finish(killed, "KILLED", "cancelled")
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="study_pick_toy-train").value == killed
+    assert "This run was stopped" in at.error[0].value and "cancelled" in at.error[0].value

@@ -3,6 +3,7 @@ state; a failure ends the run FAILED with its error; start() runs the study in a
 process (not a training slot) that the store shows finishing."""
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -74,3 +75,56 @@ def test_start_runs_the_study_in_a_detached_process(stores, monkeypatch):
     assert doc["numbers"]["counts"] == [1, 4, 6, 4, 1] and doc["numbers"]["in_range"] == 14
     assert doc["settings"] == {"n": 4, "lo": 1, "hi": 3}
     assert int(rec.tags["playground.pid"]) > 0
+
+
+def test_sigterm_cancels_the_study_run_and_its_unfinished_sweep(stores):
+    import os
+    import signal
+
+    from playground.train import sweeps
+    from playground.train.config import TrainConfig
+    st, train = stores
+
+    workers = []
+
+    def submit(config, store, tags):  # a child that stays RUNNING (a worker still training)
+        rid = store.create_run(config.name, {"architecture": config.target}, tags=tags)
+        workers.append(subprocess.Popen(["sleep", "60"]))
+        store.mark_running(rid, workers[-1].pid)
+        return rid
+
+    @study("toy-cancel", 96, "Toy", "c", "l")
+    def measure(s, ctx):
+        ctx.submit = submit
+        try:
+            ctx.sweep("toy", [sweeps.Arm("r20", target="resnet20-cifar")], TrainConfig(epochs=1),
+                      [0], timeout=0.2)
+        except TimeoutError:
+            pass
+        ctx.parents.append(sweeps.create([sweeps.Arm("r20", target="resnet20-cifar")],
+                                         TrainConfig(epochs=1), [1], store=ctx.store,
+                                         submit=submit))
+        os.kill(os.getpid(), signal.SIGTERM)  # what runner.cancel sends the orchestrator
+        return {}
+
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        runner.on_sigterm_cancel()
+        run_id = runner.create(measure, {}, "default", st)
+        with pytest.raises(runner.Cancelled):
+            runner.execute(measure, run_id, store=st, train_store=train)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        for w in workers:
+            w.kill()
+            w.wait()
+    assert len(workers) == 2
+    rec = st.get(run_id)
+    assert rec.status == "KILLED" and rec.error == "cancelled"
+    made = [r.run_id for r in runner.sweeps_of(run_id, train)]  # tagged by ctx.sweep
+    assert len(made) == 1
+    # both sweeps were asked to stop: the one past its timeout, and the one in flight
+    for parent in sweeps.sweeps(train):
+        kids = train.children(parent.run_id)
+        assert kids and all(k.tags.get("playground.cancel_requested") == "1" for k in kids)
+    assert len(sweeps.sweeps(train)) == 2

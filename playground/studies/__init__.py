@@ -9,18 +9,18 @@ from playground.errors import SpecError
 from playground.studies.base import STUDIES, Context, Setting, Study, StudyResult, study
 
 # --- study modules (registration on import; one line each) ----------------------------------
-from playground.studies import telescoping  # noqa: E402,F401  1
-from playground.studies import bottleneck  # noqa: E402,F401  2
-from playground.studies import grouped  # noqa: E402,F401  3
-from playground.studies import separable  # noqa: E402,F401  4
-from playground.studies import inception  # noqa: E402,F401  5
-from playground.studies import degradation  # noqa: E402,F401  6
-from playground.studies import paths  # noqa: E402,F401  7 (counting)
-from playground.studies import paths_trained  # noqa: E402,F401  7 (trained: lesion, gradients)
-from playground.studies import stochastic_depth  # noqa: E402,F401  9
-from playground.studies import heads  # noqa: E402,F401  10 (cost)
-from playground.studies import heads_train  # noqa: E402,F401  10 (accuracy)
-from playground.studies import conv1d  # noqa: E402,F401  11
+from playground.studies import telescoping  # noqa: F401  1
+from playground.studies import bottleneck  # noqa: F401  2
+from playground.studies import grouped  # noqa: F401  3
+from playground.studies import separable  # noqa: F401  4
+from playground.studies import inception  # noqa: F401  5
+from playground.studies import degradation  # noqa: F401  6
+from playground.studies import paths  # noqa: F401  7 (counting)
+from playground.studies import paths_trained  # noqa: F401  7 (trained: lesion, gradients)
+from playground.studies import stochastic_depth  # noqa: F401  9
+from playground.studies import heads  # noqa: F401  10 (cost)
+from playground.studies import heads_train  # noqa: F401  10 (accuracy)
+from playground.studies import conv1d  # noqa: F401  11
 
 
 def get(name: str) -> Study:

@@ -3,6 +3,7 @@ cost; the lecture's 346,816,512 -> 99,549,184 example, then the cost over the bo
 and the input channels."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from playground.studies.base import Context, Setting, StudyResult, study
@@ -83,6 +84,13 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
                    "conv alone": (c["cin"], c["direct_macs"])},
                   f"MACs vs input channels (w = {cur['width']}, {cur['cout']} out)",
                   "input channels Cin (maps)", "MACs per image", log_x=True, log_y=True)
+    for fig in (fig_w, fig_wp):
+        fig.add_vline(x=cur["width"], line_dash="dot", line_color="#888888",
+                      annotation_text=f"your w = {cur['width']}", annotation_position="top left")
+    # on a log axis a shape takes data units but an annotation takes log10 units
+    fig_c.add_vline(x=cur["cin"], line_dash="dot", line_color="#888888")
+    fig_c.add_annotation(x=math.log10(cur["cin"]), y=1, yref="paper", showarrow=False,
+                         text=f"your Cin = {cur['cin']}", xanchor="right", yanchor="bottom")
     rows = [{"variant": "conv alone", "layers": f"{k}x{k} conv {cur['cin']}->{cur['cout']}",
              "MACs": cur["direct_macs"], "params": cur["direct_params"]},
             {"variant": "bottleneck", "layers": f"1x1 {cur['cin']}->{cur['width']} + {k}x{k} "

@@ -17,6 +17,7 @@ from playground.training_charts import LEGEND_BELOW, PALETTE
 # textbook counting: K*K*Cin*Cout weights, no bias, no batch norm (as playground.comparisons)
 NB = {"bias": False, "batch_norm": False}
 MARGIN = dict(l=10, r=10, t=50, b=10)
+SUBPLOT_MARGIN = dict(l=10, r=10, t=90, b=10)  # room for the title above the subplot titles
 
 
 def block(type: str, name: str | None = None, **params: Any) -> BlockSpec:
@@ -132,5 +133,25 @@ def bars(categories: Sequence[str], series: Mapping[str, Sequence[float]], title
     return fig
 
 
-__all__ = ["NB", "bars", "block", "cost", "exact", "head_less", "lines", "log_axis",
+def pair_bars(categories: Sequence[str], left: tuple[str, str, Sequence[float]],
+              right: tuple[str, str, Sequence[float]], title: str, x_title: str,
+              colors: Sequence[str] | None = None, height: int = 420) -> go.Figure:
+    """Two bar panels over the same categories, each on its own scale (``(panel title, axis
+    title, values)``): e.g. params left, MACs right, where one axis would flatten the smaller."""
+    from plotly.subplots import make_subplots
+    fig = make_subplots(1, 2, subplot_titles=(left[0], right[0]), horizontal_spacing=0.12)
+    for col, (_, axis, values) in ((1, left), (2, right)):
+        values = list(values)
+        fig.add_trace(go.Bar(x=list(categories), y=values, showlegend=False,
+                             marker_color=list(colors) if colors else PALETTE[col - 1],
+                             text=[short(v) for v in values], textposition="auto",
+                             insidetextanchor="middle",
+                             hovertemplate="%{x}: %{y:,.0f}<extra></extra>"), row=1, col=col)
+        fig.update_yaxes(title_text=axis, rangemode="tozero", row=1, col=col)
+        fig.update_xaxes(title_text=x_title, row=1, col=col)
+    fig.update_layout(title=title, height=height, margin=SUBPLOT_MARGIN, legend=LEGEND_BELOW)
+    return fig
+
+
+__all__ = ["NB", "SUBPLOT_MARGIN", "bars", "pair_bars", "block", "cost", "exact", "head_less", "lines", "log_axis",
            "nonlinearities", "short", "style", "weighted"]

@@ -60,10 +60,9 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
                            hovertemplate="%{x}: length %{y}<extra></extra>"))
     style(fig, f"Sequence length through the net ({settings['data']}, N1 = "
                f"{settings['length']})", "layer", "sequence length (positions)", legend=False)
-    table = [{"layer": r["layer"], "type": r["type"], "N1": r["n1"], "F": r["f"], "P": r["p"],
+    table = [{"layer": f"{r['layer']} ({r['type']})", "N1": r["n1"], "F": r["f"], "P": r["p"],
               "S": r["s"], "N2 = (N1 - F + 2P)/S + 1": r["formula"],
-              "Keras length": r["n2_keras"], "match": r["match"],
-              "output shape": r["shape"]} for r in rows]
+              "Keras output": r["shape"], "match": r["match"]} for r in rows]
     return StudyResult(numbers, findings,
                        [("Each conv and pool shortens the sequence as the formula says", fig)],
                        [("Output length per layer", table)])

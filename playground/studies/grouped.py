@@ -6,8 +6,8 @@ from typing import Any
 
 from playground.errors import SpecError
 from playground.studies.base import Context, Setting, StudyResult, study
-from playground.studies.common import (NB, bars, block, cost, exact, head_less, lines, short,
-                                       weighted)
+from playground.studies.common import (NB, block, cost, exact, head_less, lines, pair_bars,
+                                       short, weighted)
 
 GROUPS = (1, 2, 4, 8, 16, 32, 64)
 # Xie et al. 2017, Table 2: cardinality C x bottleneck width d at ~the same cost as ResNet-50's
@@ -80,11 +80,13 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
                    "params": ([r["groups"] for r in g], [r["params"] for r in g])},
                   f"Cost vs groups ({k}x{k} conv, {c} -> {c} maps, {settings['size']}x"
                   f"{settings['size']})", "groups g", "count (log)", log_x=True, log_y=True)
-    fig_t = bars([r["template"] for r in t], {"params": [r["params"] for r in t]},
-                 "ResNeXt templates at a fixed budget: params per block",
-                 "template (cardinality x width d)", "params per block")
-    fig_t.add_hline(y=ref["params"], line_dash="dash", annotation_text="1x64d budget",
-                    annotation_position="top right")
+    fig_t = pair_bars([r["template"] for r in t],
+                      ("weights per block (dashed: the 1x64d budget)", "params per block",
+                       [r["params"] for r in t]),
+                      ("grouped width C·d", "maps in the grouped 3x3", [r["width"] for r in t]),
+                      f"ResNeXt templates at a fixed budget ({c}-map block)",
+                      "template (cardinality x width d)")
+    fig_t.add_hline(y=ref["params"], line_dash="dash", line_color="#333333", row=1, col=1)
     rows_g = [{"groups": r["groups"], "inputs per group": c // r["groups"], "params": r["params"],
                "MACs": r["macs"], "cost vs g=1": r["macs"] / first["macs"]} for r in g]
     rows_t = [{"template": r["template"], "cardinality C": r["cardinality"], "width d": r["d"],

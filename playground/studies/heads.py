@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from playground.studies.base import Context, Setting, StudyResult, study
-from playground.studies.common import NB, bars, block, cost, exact, head_less, short
+from playground.studies.common import (NB, bars, block, cost, exact, head_less, pair_bars,
+                                       short)
 
 LECTURE = {"vgg16_params": 138_357_544, "head_params_m": 123.6, "total_params_m": 138.4}
 
@@ -55,10 +56,10 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
         findings.append(f"The lecture's figure holds: the dense head is "
                         f"{d['head_params'] / 1e6:.1f}M of {d['total_params'] / 1e6:.1f}M "
                         "parameters.")
-    fig_d = bars([v["label"] for v in down], {"MACs": [v["macs"] for v in down],
-                                               "params": [v["params"] for v in down]},
-                 f"Downsampling {s}x{s}x{c} to {s // 2}x{s // 2}x{c}", "downsampling",
-                 "count")
+    fig_d = pair_bars([v["label"] for v in down],
+                      ("weights (params)", "params", [v["params"] for v in down]),
+                      ("multiply-adds (MACs)", "MACs per image", [v["macs"] for v in down]),
+                      f"Downsampling {s}x{s}x{c} to {s // 2}x{s // 2}x{c}", "downsampling")
     fig_h = bars(["dense head", "GAP head"],
                  {"body (convolutions)": [d["total_params"] - d["head_params"],
                                           g["total_params"] - g["head_params"]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from playground.studies.base import Context, Setting, StudyResult, study
-from playground.studies.common import bars, block, cost, exact, head_less, short
+from playground.studies.common import bars, block, cost, exact, head_less
 
 BRANCHES = (("1x1", ("b1",)), ("3x3", ("b3_reduce", "b3")), ("5x5", ("b5_reduce", "b5")),
             ("pool", ("pool", "pool_proj")))

@@ -35,8 +35,9 @@ ARTIFACT = "study.json"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Cancelled(Exception):
-    """The study run was asked to stop (SIGTERM from :func:`cancel`)."""
+class Cancelled(BaseException):
+    """The study run was asked to stop (SIGTERM from :func:`cancel`). A BaseException, like
+    KeyboardInterrupt, so no ``except Exception`` on the way (store retries) swallows it."""
 
 
 def study_store(uri: str | None = None) -> RunStore:

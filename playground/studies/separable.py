@@ -5,9 +5,12 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import plotly.graph_objects as go
+
 from playground.cost.formulas import separable_cost_ratio
 from playground.studies.base import Context, Setting, StudyResult, study
-from playground.studies.common import NB, block, cost, exact, head_less, lines, short
+from playground.studies.common import NB, block, cost, head_less, log_axis, short, style
+from playground.training_charts import PALETTE
 
 N_VALUES = (8, 16, 32, 64, 128, 256, 512, 1024)
 DK_VALUES = (1, 3, 5, 7)
@@ -58,18 +61,7 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
         f"({cm['macs'] / mb['macs']:.1f}x the MACs)"
         + (" - the paper's Table 4 says 569M vs 4,866M MACs, 4.2M vs 29.3M params."
            if s["net_alpha"] == 1.0 and s["net_rho"] == 1.0 else "."))
-    series: dict[str, tuple[list, list]] = {}
-    for dk in DK_VALUES:
-        pts = [p for p in grid if p["dk"] == dk]
-        series[f"Dk={dk} counted"] = ([p["n"] for p in pts], [p["ratio"] for p in pts])
-        series[f"Dk={dk} 1/N+1/Dk²"] = ([p["n"] for p in pts], [p["formula"] for p in pts])
-    fig = lines(series, f"Separable / standard cost (M = {s['m']})", "output channels N",
-                "cost ratio (MACs)", log_x=True, log_y=True,
-                dashed=[k for k in series if "1/N" in k], hover="%{y:.4f}")
-    for tr in fig.data:  # pair each formula with its counted colour
-        if "1/N" in tr.name:
-            tr.line.color = next(t.line.color for t in fig.data
-                                 if t.name == tr.name.split()[0] + " counted")
+    fig = ratio_figure(grid, s["m"])
     rows3 = [{"row": r["row"], "maps": r["m"], "map side": r["df"], "MACs": r["macs"],
               "params": r["params"], "paper MACs (M)": r["paper_macs_m"],
               "paper params (M)": r["paper_params_m"]} for r in t3]
@@ -84,6 +76,29 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
                        [("MobileNet Table 3: one layer", rows3),
                         ("MobileNet vs Conv MobileNet (Table 4)", rows_net),
                         ("Ratio grid", rows_grid)])
+
+
+def ratio_figure(grid: list[dict[str, Any]], m: int) -> go.Figure:
+    """Per Dk: the counted ratios as markers on the formula's dashed line (same colour)."""
+    fig = go.Figure()
+    for i, dk in enumerate(DK_VALUES):
+        pts = [p for p in grid if p["dk"] == dk]
+        color = PALETTE[i % len(PALETTE)]
+        xs = [p["n"] for p in pts]
+        fig.add_trace(go.Scatter(x=xs, y=[p["formula"] for p in pts], mode="lines",
+                                 line=dict(color=color, dash="dash", width=1.5),
+                                 name=f"Dk={dk}: 1/N + 1/Dk²", legendgroup=str(dk),
+                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=xs, y=[p["ratio"] for p in pts], mode="markers",
+                                 marker=dict(color=color, size=9), name=f"Dk = {dk}",
+                                 legendgroup=str(dk),
+                                 hovertemplate=f"Dk = {dk}, N = %{{x}}<br>counted %{{y:.5f}}"
+                                               "<extra></extra>"))
+    style(fig, f"Separable / standard cost, M = {m} (markers: counted; dashed: 1/N + 1/Dk²)",
+          "output channels N", "cost ratio (MACs)", height=430)
+    log_axis(fig, "x", [p["n"] for p in grid], si_labels=False)
+    log_axis(fig, "y", [p["ratio"] for p in grid])
+    return fig
 
 
 @study("separable", 4, "Depthwise separable convolutions",

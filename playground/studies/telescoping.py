@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from playground.studies.base import Context, Setting, StudyResult, study
-from playground.studies.common import (MARGIN, NB, block, cost, exact, head_less,
-                                       nonlinearities, short, weighted)
-from playground.training_charts import LEGEND_BELOW, PALETTE
+from playground.studies.common import (NB, SUBPLOT_MARGIN, block, cost, exact, head_less,
+                                       nonlinearities, pair_bars, short, weighted)
+from playground.training_charts import PALETTE
 
 VARIANTS = (("one 7x7", (7,)), ("three 3x3", (3, 3, 3)), ("one 5x5", (5,)), ("two 3x3", (3, 3)))
 PAIRS = (("three 3x3", "one 7x7"), ("two 3x3", "one 5x5"))
@@ -85,29 +85,20 @@ def grid_figure(numbers: dict[str, Any]) -> go.Figure:
         fig.update_yaxes(title_text="input row (pixels)", row=1, col=col, dtick=1,
                          autorange="reversed", scaleanchor=f"x{'' if col == 1 else col}",
                          constrain="domain")
-    fig.update_layout(title="Receptive field on the input grid, layer by layer", height=430,
-                      margin=MARGIN, plot_bgcolor="#eeeeee")
+    fig.update_layout(title="Receptive field on the input grid, layer by layer", height=470,
+                      margin=SUBPLOT_MARGIN, plot_bgcolor="#eeeeee")
     return fig
 
 
 def cost_figure(numbers: dict[str, Any]) -> go.Figure:
-    labels = [v["label"] for v in numbers["variants"]]
-    colors = [PALETTE[0] if len(v["kernels"]) == 1 else PALETTE[2] for v in numbers["variants"]]
-    fig = make_subplots(1, 2, subplot_titles=("weights (params)", "multiply-adds (MACs)"),
-                        horizontal_spacing=0.12)
-    for col, key in ((1, "params"), (2, "macs")):
-        vals = [v[key] for v in numbers["variants"]]
-        fig.add_trace(go.Bar(x=labels, y=vals, marker_color=colors, showlegend=False,
-                             text=[short(x) for x in vals], textposition="auto",
-                             hovertemplate="%{x}: %{y:,.0f}<extra></extra>"), row=1, col=col)
-    fig.update_yaxes(title_text="params", row=1, col=1)
-    fig.update_yaxes(title_text="MACs per image", row=1, col=2)
-    fig.update_xaxes(title_text="variant", row=1, col=1)
-    fig.update_xaxes(title_text="variant", row=1, col=2)
+    v = numbers["variants"]
     c, s = numbers["channels"], numbers["size"]
-    fig.update_layout(title=f"Cost at C = {c} channels in and out, {s}x{s} map (no bias)",
-                      height=400, margin=MARGIN, legend=LEGEND_BELOW)
-    return fig
+    colors = [PALETTE[0] if len(x["kernels"]) == 1 else PALETTE[2] for x in v]
+    return pair_bars([x["label"] for x in v],
+                     ("weights (params)", "params", [x["params"] for x in v]),
+                     ("multiply-adds (MACs)", "MACs per image", [x["macs"] for x in v]),
+                     f"Cost at C = {c} channels in and out, {s}x{s} map (no bias)", "variant",
+                     colors)
 
 
 @study("telescoping", 1, "Small filters: the telescoping effect",

@@ -111,7 +111,7 @@ def show_result(result: StudyResult, key: str) -> None:
             continue
         st.markdown(f"**{caption}**")
         st.dataframe(table_frame(rows), hide_index=True, width="stretch",
-                     height=min(420, 38 + 35 * len(rows)), key=f"{key}_table{i}")
+                     height=min(600, 38 + 35 * len(rows)), key=f"{key}_table{i}")
     if result.run_ids:
         st.caption("Its sweeps on the Leaderboard: " + ", ".join(f"`{r[:8]}`"
                                                                  for r in result.run_ids))
@@ -223,13 +223,18 @@ def training_section(study: Study, given: dict[str, Any], preset: str,
     finished = [r for r in ended if r.status == "FINISHED"]
     first = ended.index(finished[0]) if finished else 0
     by_id = {r.run_id: r for r in ended}
-    pick = st.selectbox("Recorded runs (latest first)", list(by_id), index=first,
-                        format_func=lambda i: run_label(by_id[i]),
-                        key=f"study_pick_{study.name}")
+    key, seen = f"study_pick_{study.name}", f"study_newest_{study.name}"
+    last = st.session_state.get(seen)
+    if last != ended[0].run_id:  # first look: the newest finished; a run ended since: that one
+        st.session_state[seen] = ended[0].run_id
+        st.session_state[key] = ended[first if last is None else 0].run_id
+    pick = st.selectbox("Recorded runs (latest first)", list(by_id),
+                        format_func=lambda i: run_label(by_id[i]), key=key)
     rec = by_id[pick]
     st.caption("Settings: " + _settings_text(rec, study))
     if rec.status != "FINISHED":
-        show_failure(f"This run {rec.status.lower()}", rec.error or "no error was recorded")
+        show_failure("This run was stopped" if rec.status == "KILLED" else "This run failed",
+                     rec.error or "no error was recorded")
         return
     result = _stored_result(study.name, rec.run_id)
     if result is None:
