@@ -25,10 +25,10 @@ HEADS = {"dense": "dense head", "gap": "GAP head"}
 
 
 def head_spec(down: str, head: str, width: int, shape: tuple[int, ...], classes: int,
-              hidden: int, label: str = "") -> ArchSpec:
+              hidden: int, label: str = "", dropout: float = 0.0) -> ArchSpec:
     """conv w -> down(w) -> conv 2w -> down(2w) -> conv 4w -> head, where down is a 3x3 conv
     then a 2x2/2 max pool (``pool``) or that conv with stride 2 (``strided``), and the head is
-    flatten -> dense ``hidden`` (dropout 0.5) -> classes (``dense``) or global average pooling
+    flatten -> dense ``hidden`` (``dropout`` after it) -> classes (``dense``) or global average pooling
     -> classes (``gap``). All convs 3x3 with batch norm and ReLU."""
     def conv(name: str, f: int, stride: int = 1) -> BlockSpec:
         return BlockSpec("conv", {"filters": f, "stride": stride, "batch_norm": True}, name)
@@ -40,7 +40,7 @@ def head_spec(down: str, head: str, width: int, shape: tuple[int, ...], classes:
         else:
             blocks.append(conv(f"down{i}", f, stride=2))
         blocks.append(conv(f"c{i + 1}", 2 * f))
-    h = (BlockSpec("dense_head", {"classes": classes, "hidden": [hidden], "dropout": 0.5},
+    h = (BlockSpec("dense_head", {"classes": classes, "hidden": [hidden], "dropout": dropout},
                    "head") if head == "dense" else
          BlockSpec("gap_head", {"classes": classes}, "head"))
     return ArchSpec(tuple(shape), tuple(blocks), h, label or f"{down}-{head}")
@@ -53,6 +53,9 @@ SETTINGS = (
     Setting("count", "Images (train + validation)", 1500, lo=60, hi=20000, longer=6000),
     Setting("width", "Maps in the first stage", 8, lo=2, hi=64, longer=16),
     Setting("hidden", "Dense head: hidden units", 64, lo=1, hi=4096, longer=256),
+    Setting("dropout", "Dense head: dropout", 0.0, lo=0.0, hi=0.9,
+            help="after the hidden layer (VGG: 0.5; in a short run 0.5 keeps the dense head "
+                 "from fitting at all)"),
     Setting("epochs", "Epochs", 4, lo=1, hi=200, longer=20),
     Setting("seeds", "Seeds per net", 2, lo=1, hi=10, longer=3),
 )
@@ -66,7 +69,8 @@ def arm_specs(settings: dict[str, Any]) -> list[tuple[str, str, str, ArchSpec]]:
         for head in HEADS:
             label = f"{down}-{head}"
             out.append((label, down, head, head_spec(down, head, settings["width"], shape,
-                                                     classes, settings["hidden"], label)))
+                                                     classes, settings["hidden"], label,
+                                                     settings["dropout"])))
     return out
 
 
@@ -119,6 +123,23 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
                 "GAP vs dense head")
         fixed = HEADS.get(c["fixed"], DOWNS.get(c["fixed"], c["fixed"]))
         findings.append(f"{what} (with the {fixed}): {_sentence(c, arms)}")
+    gaps = {}
+    for head in HEADS:
+        arms_h = [a for a in numbers["arms"] if a["label"].endswith(f"-{head}")]
+        tr = [a["final_train_error"]["mean"] for a in arms_h
+              if a["final_train_error"]["mean"] is not None]
+        va = [1 - a["final_val_accuracy"]["mean"] for a in arms_h
+              if a["final_val_accuracy"]["mean"] is not None]
+        if tr and va:
+            gaps[head] = (sum(tr) / len(tr), sum(va) / len(va))
+    if len(gaps) == 2:
+        (dt, dv), (gt, gv) = gaps["dense"], gaps["gap"]
+        findings.append(
+            f"Training vs validation error, averaged over both downsamplings: dense head "
+            f"{dt:.1%} vs {dv:.1%} (gap {100 * (dv - dt):+.1f} points), GAP head {gt:.1%} vs "
+            f"{gv:.1%} (gap {100 * (gv - gt):+.1f} points). A dense head on the flattened map "
+            "learns weights for every position; averaging the map away makes the GAP head "
+            "blind to where the shape is.")
     gap_win = [c for c in numbers.get("comparisons", []) if c["factor"] == "head"]
     if gap_win and all(c["verdict"] != "higher" for c in gap_win):
         findings.append("At this budget the GAP head did not beat the dense head on accuracy; "
@@ -150,13 +171,14 @@ def accuracy_figure(arms: list[dict[str, Any]]) -> go.Figure:
     labels = [a["label"] for a in arms]
     means = [a["final_val_accuracy"]["mean"] or 0.0 for a in arms]
     stds = [a["final_val_accuracy"]["std"] or 0.0 for a in arms]
-    text = [f"{m:.1%} · {short(a.get('params'))} params" for m, a in zip(means, arms)]
-    fig = go.Figure(go.Bar(x=labels, y=means, error_y=dict(type="data", array=stds),
+    ticks = [f"{label}<br>{short(a.get('params'))} params" for label, a in zip(labels, arms)]
+    fig = go.Figure(go.Bar(x=ticks, y=means, error_y=dict(type="data", array=stds),
                            marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))],
-                           text=text, textposition="inside",
-                           hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    style(fig, "Validation accuracy at equal budget", "downsampling - head",
-          "validation accuracy (%)", height=400, legend=False)
+                           text=[f"{m:.1%}" for m in means], textposition="inside",
+                           insidetextanchor="start", textangle=0, customdata=labels,
+                           hovertemplate="%{customdata}: %{y:.1%}<extra></extra>"))
+    style(fig, "Validation accuracy at equal budget", "downsampling - head (parameters)",
+          "validation accuracy (%)", height=420, legend=False)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
     return fig
 

@@ -172,7 +172,8 @@ def seconds_figure(arms: list[dict[str, Any]]) -> go.Figure:
     stds = [a["epoch_seconds"]["std"] or 0.0 for a in arms]
     fig = go.Figure(go.Bar(x=labels, y=means, error_y=dict(type="data", array=stds),
                            marker_color=[PALETTE[i] for i in range(len(labels))],
-                           text=[f"{m:.2f} s" for m in means], textposition="auto",
+                           text=[f"{m:.2f} s" for m in means], textposition="inside",
+                           insidetextanchor="start", textangle=0,
                            hovertemplate="%{x}: %{y:.2f} s per epoch<extra></extra>"))
     style(fig, "Training time per epoch", "net", "seconds per epoch", height=380,
           legend=False)
@@ -190,6 +191,8 @@ def survival_figure(ex: dict[str, Any], final_survival: float) -> go.Figure:
           "residual block (input to output)", "survival probability", height=380,
           legend=False)
     fig.update_yaxes(range=[0, 1.05])
+    if ex["blocks"] <= 30:
+        fig.update_xaxes(dtick=1)
     return fig
 
 
