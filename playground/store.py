@@ -532,13 +532,8 @@ class RunStore:
                 continue
             if pid_alive(pid, rec.tags.get(PID_START_TAG) or None):
                 continue
-            if rec.tags.get(CANCEL_TAG) == "1":
-                self.finish(rec.run_id, "KILLED", "cancelled")
-            else:
-                last = self.progress(rec.run_id, rec)
-                where = f" during epoch {last['epoch']}" if last.get("epoch") else ""
-                self.finish(rec.run_id, "FAILED", f"the worker process (pid {pid}) ended without "
-                            f"reporting{where}: killed or crashed; see the worker log")
+            self._end_dead(rec, f"the worker process (pid {pid}) ended without reporting"
+                           "{where}: killed or crashed; see the worker log")
             changed.append(rec.run_id)
         return changed
 
@@ -553,14 +548,19 @@ class RunStore:
             age = time.time() - rec.start_time
         elif age <= HEARTBEAT_STALE_S:
             return False
+        self._end_dead(rec, "the remote worker stopped reporting{where} "
+                       f"({age:.0f} s without a heartbeat): killed, or its node was lost")
+        return True
+
+    def _end_dead(self, rec: RunRecord, message: str) -> None:
+        """End a run whose worker is gone: KILLED when a cancel was asked for, else FAILED with
+        ``message`` (its ``{where}`` becomes " during epoch N" from the last progress)."""
         if rec.tags.get(CANCEL_TAG) == "1":
             self.finish(rec.run_id, "KILLED", "cancelled")
-        else:
-            last = self.progress(rec.run_id, rec)
-            where = f" during epoch {last['epoch']}" if last.get("epoch") else ""
-            self.finish(rec.run_id, "FAILED", f"the remote worker stopped reporting{where} "
-                        f"({age:.0f} s without a heartbeat): killed, or its node was lost")
-        return True
+            return
+        last = self.progress(rec.run_id, rec)
+        where = f" during epoch {last['epoch']}" if last.get("epoch") else ""
+        self.finish(rec.run_id, "FAILED", message.replace("{where}", where))
 
 
 def _parent_error(status: str, kids: list[RunRecord], expected: int, cancelled: bool
