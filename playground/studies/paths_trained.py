@@ -280,7 +280,7 @@ SETTINGS = (
     Setting("count", "Images (train + validation)", 1200, lo=60, hi=20000, longer=6000),
     Setting("epochs", "Epochs", 3, lo=1, hi=200, longer=15),
     Setting("seeds", "Seeds per net", 1, lo=1, hi=5, longer=3),
-    Setting("draws", "Sampled paths per length", 6, lo=1, hi=200, longer=30,
+    Setting("draws", "Sampled paths per length", 6, lo=1, hi=200, longer=20,
             help="random choices of k blocks per path length k (each one backward pass)"),
     Setting("grad_batch", "Images per gradient", 32, lo=1, hi=512, longer=128),
     optimizer_setting(),
