@@ -185,6 +185,7 @@ def test_path_gradient_of_a_linear_residual_net_is_a_to_the_k():
     ratios = [m / out["mean"][0] for m in out["mean"]]
     np.testing.assert_allclose(ratios, [0.5 ** k for k in range(5)], rtol=1e-5)
     np.testing.assert_allclose(out["std"], 0.0, atol=1e-6 * out["mean"][0])  # any k blocks
+    np.testing.assert_allclose(out["min"], out["max"], rtol=1e-5)
     # the forward pass is the same whatever the gates: the net's own output
     np.testing.assert_allclose(np.asarray(pt.gated_forward(core, x, {adds[0]}, adds)),
                                np.asarray(core(x)), atol=1e-6)
@@ -338,3 +339,28 @@ def test_downsampling_heads_train_end_to_end(store, context):
     assert [(c["factor"], c["fixed"]) for c in numbers["comparisons"]] == [
         ("downsampling", "dense"), ("downsampling", "gap"), ("head", "pool"),
         ("head", "strided")]
+
+
+# --- findings read off the numbers (no training) -------------------------------------------------
+def fake_arm(label: str, final_errors: list[float]) -> dict:
+    return {"label": label, "runs": [
+        {"seed": i, "run_id": f"r{i}", "status": "FINISHED", "error": "",
+         "train_error": [0.7, e], "train_loss": [1.1, e], "val_accuracy": [0.3, 1 - e],
+         "epoch_seconds": [10.0, 2.0], "train_seconds": 12.0, "final_val_accuracy": 1 - e,
+         "params": 1000, "macs": 10} for i, e in enumerate(final_errors)]}
+
+
+def test_degradation_findings_say_worse_only_when_the_seeds_agree():
+    from playground.studies import degradation
+    settings = studies.get("depth-degradation").resolve()
+    numbers = {"sweep_id": "p", "classes": 3, "arms": [
+        fake_arm("plain-20", [0.10, 0.12, 0.08]), fake_arm("plain-56", [0.66, 0.65, 0.67]),
+        fake_arm("resnet-20", [0.03, 0.05, 0.04]), fake_arm("resnet-56", [0.02, 0.09, 0.04])]}
+    result = degradation.present(settings, degradation.summarise(numbers, settings))
+    plain, res = result.findings[:2]
+    assert "plain-56 66.0% ± 1.0% vs plain-20 10.0% ± 2.0%" in plain
+    assert "trained WORSE, by 56.0 points" in plain and "it is at chance" in plain
+    assert res.startswith("Residual nets") and "no clear difference" in res
+    numbers["arms"][1] = fake_arm("plain-56", [0.11, 0.09, 0.10])
+    plain = degradation.present(settings, degradation.summarise(numbers, settings)).findings[0]
+    assert "did NOT show" in plain

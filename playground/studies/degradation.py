@@ -222,8 +222,9 @@ def error_figure(bands_by_label: dict[str, Any], title: str, y_title: str,
        "56-layer plain net has a higher training error than the 20-layer one. It is an "
        "optimisation problem; residual shortcuts make the deeper net trainable again "
        "(He et al. 2015).",
-       "The training-error curves: the deep plain net (its band over seeds) above the shallow "
-       "one, while the two residual nets stay close together and low.",
+       "The training-error curves: the deep plain net (dashed, with its band over seeds) far "
+       "above the shallow one; with shortcuts (solid) the gap between the two depths is much "
+       "smaller.",
        settings=SETTINGS, trains=True, present=present)
 def depth_degradation(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if settings["deep"] <= settings["shallow"]:

@@ -228,11 +228,11 @@ def path_gradient_norms(core: Any, x: np.ndarray, y: np.ndarray, adds: Sequence[
                         lengths: Sequence[int], draws: int, seed: int = 0
                         ) -> dict[str, list[float]]:
     """For each path length k, ``draws`` random choices of k of the n residual blocks: the mean
-    over samples of the input-gradient norm along those paths; per k its mean and std over
-    draws (Veit et al. 2016, section 5)."""
+    over samples of the input-gradient norm along those paths; per k its mean, std, min and
+    max over draws (Veit et al. 2016, section 5)."""
     rng = np.random.default_rng(seed)
     n = len(adds)
-    means, stds = [], []
+    means, stds, los, his = [], [], [], []
     for k in lengths:
         norms = []
         for _ in range(draws):
@@ -241,7 +241,9 @@ def path_gradient_norms(core: Any, x: np.ndarray, y: np.ndarray, adds: Sequence[
             norms.append(float(np.mean(np.sqrt(np.sum(g.reshape(len(g), -1) ** 2, axis=1)))))
         means.append(float(np.mean(norms)))
         stds.append(float(np.std(norms, ddof=1)) if len(norms) > 1 else 0.0)
-    return {"lengths": list(lengths), "mean": means, "std": stds}
+        los.append(min(norms))
+        his.append(max(norms))
+    return {"lengths": list(lengths), "mean": means, "std": stds, "min": los, "max": his}
 
 
 def gradient_shares(n: int, mean: Sequence[float]) -> dict[str, list[float]]:
@@ -278,7 +280,7 @@ SETTINGS = (
     Setting("count", "Images (train + validation)", 1200, lo=60, hi=20000, longer=6000),
     Setting("epochs", "Epochs", 3, lo=1, hi=200, longer=15),
     Setting("seeds", "Seeds per net", 1, lo=1, hi=5, longer=3),
-    Setting("draws", "Sampled paths per length", 6, lo=1, hi=200, longer=30,
+    Setting("draws", "Sampled paths per length", 6, lo=1, hi=200, longer=20,
             help="random choices of k blocks per path length k (each one backward pass)"),
     Setting("grad_batch", "Images per gradient", 32, lo=1, hi=512, longer=128),
     optimizer_setting(),
@@ -355,11 +357,11 @@ def summarise(numbers: dict[str, Any]) -> dict[str, Any]:
     if items:
         n, ks = items[0]["paths"]["blocks"], items[0]["paths"]["lengths"]
         mean = np.mean([a["paths"]["mean"] for a in items], axis=0).tolist()
-        spread = (np.std([a["paths"]["mean"] for a in items], axis=0, ddof=1).tolist()
-                  if len(items) > 1 else items[0]["paths"]["std"])
+        lo = np.min([a["paths"]["min"] for a in items], axis=0).tolist()
+        hi = np.max([a["paths"]["max"] for a in items], axis=0).tolist()
         shares = gradient_shares(n, mean)
         paths: dict[str, Any] = {"label": items[0]["label"], "blocks": n, "lengths": ks,
-                                 "mean": mean, "spread": spread, "shares": shares,
+                                 "mean": mean, "min": lo, "max": hi, "shares": shares,
                                  "gradient_90": list(central_range(shares["gradient"])),
                                  "paths_90": list(central_range(shares["paths"])),
                                  "gradient_mean_length": sum(k * s for k, s in
@@ -379,7 +381,8 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
     chance = 1.0 / numbers.get("classes", 3)
     summary = numbers.get("summary") or summarise(dict(numbers))["summary"]
     lesion = summary.get("lesion", {})
-    findings, figures, rows = [], [], []
+    findings, figures = [], []
+    rows: dict[str, dict[str, Any]] = {}
     if lesion:
         figures.append(("Lesion: validation accuracy with one block deleted (mean over seeds), "
                         "the intact net dotted, chance dashed.",
@@ -390,8 +393,10 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
             f"blocks deleted {dr['mean']:.1%} on average (worst {dr['worst']:.1%}, best "
             f"{dr['best']:.1%}; chance {chance:.1%}). The {len(dr['kept'])} block(s) that "
             "change the shape (stride 2) are not deleted.")
-        rows += [{"net": label, "deleted block": u, "val accuracy": acc,
-                  "drop": dr["intact"] - acc} for u, acc in zip(dr["units"], dr["accuracy"])]
+        for u, acc in zip(dr["units"], dr["accuracy"]):
+            row = rows.setdefault(u, {"deleted block": u})
+            row[f"{label} val accuracy"] = acc
+            row[f"{label} drop (points)"] = round(100 * (dr["intact"] - acc), 1)
     res, pla = lesion.get(f"resnet-{d}"), lesion.get(f"plain-{d}")
     if res and pla:
         def drops(dr: dict[str, Any]) -> tuple[float, float, int, int]:
@@ -420,9 +425,10 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
     paths = summary.get("paths")
     if paths:
         n, ks, mean = paths["blocks"], paths["lengths"], paths["mean"]
-        figures.append(("Gradient magnitude at the input along paths of each length (mean "
-                        "over sampled paths; log scale).",
-                        gradient_figure(ks, mean, paths["spread"], n)))
+        figures.append(("Gradient magnitude at the input along paths of each length: mean "
+                        "over the sampled paths, bars from the smallest to the largest (log "
+                        "scale).",
+                        gradient_figure(ks, mean, paths["min"], paths["max"], n)))
         figures.append(("Which path lengths carry the gradient: share of all paths vs share "
                         "of the total gradient magnitude.", share_figure(ks, paths["shares"], n)))
         factor = paths.get("factor_per_branch")
@@ -457,7 +463,8 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
                                                 for r in finished(a["runs"])]))}
         for a in numbers.get("arms", [])])]
     if rows:
-        tables.append(("Validation accuracy with one block deleted", rows))
+        tables.append(("Validation accuracy with one block deleted (mean over seeds)",
+                       list(rows.values())))
     return StudyResult(numbers, findings, figures, tables,
                        [numbers["sweep_id"]] if numbers.get("sweep_id") else [])
 
@@ -486,19 +493,21 @@ def lesion_figure(lesion: dict[str, Any], chance: float, depth: int) -> go.Figur
     return fig
 
 
-def gradient_figure(ks: Sequence[int], mean: Sequence[float], spread: Sequence[float],
-                    n: int) -> go.Figure:
-    """Input-gradient norm per path length on a log axis, with ± spread bars."""
+def gradient_figure(ks: Sequence[int], mean: Sequence[float], lo: Sequence[float],
+                    hi: Sequence[float], n: int) -> go.Figure:
+    """Input-gradient norm per path length on a log axis, with bars from the smallest to the
+    largest sampled path."""
     fig = go.Figure(go.Scatter(
         x=list(ks), y=list(mean), mode="lines+markers", name="gradient norm",
         line=dict(color=PALETTE[0], width=2.5),
-        error_y=dict(type="data", array=list(spread), color=PALETTE[0]),
+        error_y=dict(type="data", symmetric=False, array=[h - m for h, m in zip(hi, mean)],
+                     arrayminus=[m - v for m, v in zip(mean, lo)], color=PALETTE[0]),
         hovertemplate="paths through %{x} branches: %{y:.3g}<extra></extra>"))
     style(fig, f"Gradient magnitude by path length ({n} residual blocks)",
           "path length (residual branches on the path)", "input-gradient norm (per image)",
           height=420, legend=False)
-    edges = [m + e for m, e in zip(mean, spread)] + [m - e for m, e in zip(mean, spread)]
-    log_axis(fig, "y", [v for v in list(mean) + edges if v > 0], si_labels=False)
+    log_axis(fig, "y", [v for v in list(mean) + list(lo) + list(hi) if v > 0],
+             si_labels=False)
     if n <= 30:
         fig.update_xaxes(dtick=1)
     return fig
