@@ -47,7 +47,8 @@ PID_START_TAG = "playground.pid_start"
 PARENT_TAG = "mlflow.parentRunId"     # MLflow's own parent/child link (its UI nests by it)
 ROLE_TAG = "playground.role"          # "parent": a run with no worker, ended by its children
 CHILDREN_TAG = "playground.children"  # on a parent: how many children it will have
-PARENT_GRACE_S = 120  # a parent still short of children after this long was abandoned
+PARENT_GRACE_S = 120  # a parent short of children, idle this long, was abandoned (see _abandoned)
+CREATOR_TAG = "playground.creator"  # on a parent: "host:pid:start" of the process creating it
 EXECUTOR_TAG = "playground.executor"  # "ray": a worker anywhere, watched by its heartbeat
 HEARTBEAT_TAG = "playground.heartbeat"  # unix time, rewritten every few seconds by a remote worker
 LOG_TAIL_TAG = "playground.log_tail"  # a remote worker's last log lines (its log is not here)
@@ -90,6 +91,22 @@ def pid_alive(pid: int, start: str | None = None) -> bool:
             return True
         return False
     return start is None or now == start
+
+
+def _abandoned(parent: "RunRecord", kids: list["RunRecord"]) -> bool:
+    """Whether a parent still short of children will never get the rest: none is active and
+    its creator is gone. A creator on this host is checked by pid (a study that trains its
+    children one after another in the foreground may take an hour and is not abandoned); one
+    elsewhere counts as gone once nothing happened for ``PARENT_GRACE_S`` (the parent's start,
+    a child's start or end)."""
+    if any(k.active for k in kids):
+        return False
+    host, _, rest = parent.tags.get(CREATOR_TAG, "").partition(":")
+    pid, _, start = rest.partition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return not pid_alive(int(pid), start or None)
+    times = [t for r in (parent, *kids) for t in (r.start_time, r.end_time) if t]
+    return bool(times) and time.time() - max(times) > PARENT_GRACE_S
 
 
 @dataclass
@@ -271,8 +288,11 @@ class RunStore:
                       tags: dict[str, str] | None = None) -> str:
         """A parent run (RUNNING at once, no worker) that will have ``children`` child runs,
         each created with ``{PARENT_TAG: its id}``; it ends when they all have."""
+        pid = os.getpid()
+        creator = f"{socket.gethostname()}:{pid}:{process_start(pid) or ''}"
         run_id = self.create_run(name, params, {**(tags or {}), ROLE_TAG: "parent",
-                                                CHILDREN_TAG: str(int(children))})
+                                                CHILDREN_TAG: str(int(children)),
+                                                CREATOR_TAG: creator})
         _retry(lambda: self.client.update_run(run_id, status="RUNNING"))
         return run_id
 
@@ -418,8 +438,7 @@ class RunStore:
         expected = int(rec.tags.get(CHILDREN_TAG) or 0)
         cancelled = rec.tags.get(CANCEL_TAG) == "1"
         status = parent_status([k.status for k in kids], expected, cancelled)
-        old = bool(rec.start_time) and time.time() - rec.start_time > PARENT_GRACE_S
-        if status is None and old and not any(k.active for k in kids):
+        if status is None and _abandoned(rec, kids):
             status = "KILLED" if cancelled else "FAILED"  # its creation was abandoned part way
         if status is None:
             return None

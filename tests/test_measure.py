@@ -211,8 +211,10 @@ def test_a_measurement_times_every_layer_beside_its_macs(tiny_result):
     assert r["roofline"]["macs_per_s"] > 0 and r["machine"]["key"]
     mem = r["memory"]
     assert mem["estimate_training_bytes"] == report.at_batch(2).training_memory["total"]
-    if reset_peak():
-        assert mem["training_bytes"] > 0 and mem["training_ratio"] > 0
+    assert mem["inference_bytes"] > 0 and mem["inference_ratio"] > 0  # the build allocates
+    if reset_peak():  # a tiny model's training may add less than the process frees meanwhile
+        assert (mem["training_bytes"] is None and mem["training_ratio"] is None) or \
+            (mem["training_bytes"] > 0 and mem["training_ratio"] > 0)
     json.dumps(r)  # JSON-ready: what the CLI prints and the store keeps
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +56,13 @@ def foreground(config, store, tags):
     run_id = create_run(config, store, tags)
     execute(config, store, run_id)
     return run_id
+
+
+def _exited_pid() -> int:
+    """The pid of a process that has exited (a worker or creator that is gone)."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
 
 
 def play(store, run_id, accs, status="FINISHED"):
@@ -215,27 +223,52 @@ def test_a_child_whose_worker_vanished_is_marked_and_the_sweep_settles(store):
     sweep_id = sweeps.create(ARMS, BASE, 1, store, submit=queued)
     a, b = store.children(sweep_id)
     play(store, a.run_id, (0.5,))
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    store.mark_running(b.run_id, pid=gone.pid)  # its worker has exited without reporting
+    store.mark_running(b.run_id, pid=_exited_pid())  # its worker has exited without reporting
     st = sweeps.status(store, sweep_id)
     assert st.counts["FAILED"] == 1 and st.status == "FAILED"
 
 
-def test_a_parent_abandoned_part_way_is_settled_by_a_listing_after_a_grace_period(store,
-                                                                                   monkeypatch):
+def test_a_parent_abandoned_part_way_is_settled_by_a_listing_once_its_creator_is_gone(store,
+                                                                                      monkeypatch):
     import playground.store as store_module
     short = store.create_parent("abandoned", {}, children=2)
     child = create_run(TrainConfig(spec=tiny("a", 4)), store, {PARENT_TAG: short})
     play(store, child, (0.5,))
     empty = store.create_parent("never started", {}, children=2)
-    assert store.get(short).status == store.get(empty).status == "RUNNING"  # still in grace
     monkeypatch.setattr(store_module, "PARENT_GRACE_S", 0)
+    store.list_runs()  # its creator (this process) is alive: a foreground study may take hours
+    assert store.get(short).status == store.get(empty).status == "RUNNING"
+    host = socket.gethostname()
+    for run_id in (short, empty):  # the creating process exits before submitting the rest
+        store.set_tags(run_id, {store_module.CREATOR_TAG: f"{host}:{_exited_pid()}:"})
     store.list_runs()  # any listing (the Leaderboard's) reconciles
     rec = store.get(short)
     assert rec.status == "FAILED" and "(only 1 of 2 were started)" in rec.error
     rec = store.get(empty)
     assert rec.status == "FAILED" and rec.error == "none of its runs was started"
+
+
+def test_a_parent_created_on_another_host_is_abandoned_after_a_grace_period_of_quiet(
+        store, monkeypatch):
+    import playground.store as store_module
+    parent = store.create_parent("elsewhere", {}, children=2)
+    store.set_tags(parent, {store_module.CREATOR_TAG: "another-host:1:"})
+    child = create_run(TrainConfig(spec=tiny("a", 4)), store, {PARENT_TAG: parent})
+    play(store, child, (0.5,))
+    monkeypatch.setattr(store_module, "PARENT_GRACE_S", 60)
+    store.list_runs()  # its child ended just now: the creator may be submitting the next
+    assert store.get(parent).status == "RUNNING"
+    monkeypatch.setattr(store_module, "PARENT_GRACE_S", 0)
+    store.list_runs()
+    assert store.get(parent).status == "FAILED"
+
+
+def test_a_foreground_sweep_slower_than_the_grace_period_still_finishes(store, monkeypatch):
+    import playground.store as store_module
+    monkeypatch.setattr(store_module, "PARENT_GRACE_S", 0)  # every child "takes too long"
+    sweep_id = sweeps.create(ARMS, BASE, 1, store, submit=foreground)
+    st = sweeps.status(store, sweep_id)
+    assert st.status == "FINISHED" and st.counts["FINISHED"] == len(ARMS)
 
 
 def test_submitting_that_fails_part_way_cancels_the_children_and_fails_the_parent(store):

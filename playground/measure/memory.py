@@ -159,7 +159,9 @@ class PeakMemory:
             peak = stats["peak"] if stats else None
         else:
             peak = peak_rss()
-        self.peak_bytes = None if peak is None else max(0, peak - self.baseline)
+        # No rise at all (the process freed more than the block used, e.g. a collection of
+        # earlier garbage under a tiny model) is "not measurable here", not a peak of 0 bytes.
+        self.peak_bytes = None if peak is None or peak <= self.baseline else peak - self.baseline
 
 
 def estimates(report: Any, batch: int) -> dict[str, int]:

@@ -28,7 +28,8 @@ def ratio_text(ratio: float | None) -> str:
     return "-" if ratio is None else f"x{ratio:.2f}" if ratio < 10 else f"x{ratio:.0f}"
 
 
-def _bytes(n: int | None) -> str:
+def bytes_text(n: int | None) -> str:
+    """Bytes as text; "-" when nothing was measured."""
     return "-" if n is None else format_bytes(n)
 
 
@@ -53,11 +54,11 @@ def summary_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
             {"what": "training throughput",
              "measured": f"{result['train_images_per_s']:,.0f} images/s", "detail": "Adam, MSE"}]
     rows += [
-        {"what": "peak memory, inference", "measured": _bytes(mem["inference_bytes"]),
-         "detail": f"estimate {_bytes(mem['estimate_inference_bytes'])} (weights + peak "
+        {"what": "peak memory, inference", "measured": bytes_text(mem["inference_bytes"]),
+         "detail": f"estimate {bytes_text(mem['estimate_inference_bytes'])} (weights + peak "
                    f"activations): measured/estimate {ratio_text(mem['inference_ratio'])}"},
-        {"what": "peak memory, training", "measured": _bytes(mem["training_bytes"]),
-         "detail": f"estimate {_bytes(mem['estimate_training_bytes'])} (weights, gradients, "
+        {"what": "peak memory, training", "measured": bytes_text(mem["training_bytes"]),
+         "detail": f"estimate {bytes_text(mem['estimate_training_bytes'])} (weights, gradients, "
                    f"Adam state, saved activations): {ratio_text(mem['training_ratio'])}"},
     ]
     return rows

@@ -18,7 +18,8 @@ from playground.cost import format_bytes
 from playground.errors import SpecError
 from playground.measure import records
 from playground.measure.charts import macs_time_figure, roofline_figure, share_figure, share_rows
-from playground.measure.report import layer_table, ms_text, rate_text, ratio_text, summary_rows
+from playground.measure.report import (bytes_text, layer_table, ms_text, rate_text, ratio_text,
+                                       summary_rows)
 from playground.training_charts import pareto_figure
 from playground.ui.errors import show_error
 
@@ -56,12 +57,13 @@ def _metrics(result: dict[str, Any]) -> None:
     top[2].metric("Training step", ms_text(result.get("train_step_ms")),
                   help=f"{rate_text(result.get('train_images_per_s'))} images/s "
                        "(Adam, one optimizer step)")
-    bottom[0].metric("Peak memory, inference", format_bytes(mem["inference_bytes"] or 0),
+    bottom[0].metric("Peak memory, inference", bytes_text(mem["inference_bytes"]),
                      help=f"{mem['method']}; the cost model estimates "
                           f"{format_bytes(mem['estimate_inference_bytes'])} (weights + peak "
                           f"activations): {ratio_text(mem['inference_ratio'])}")
-    bottom[1].metric("Peak memory, training", format_bytes(mem["training_bytes"] or 0),
-                     help=mem["method"])
+    bottom[1].metric("Peak memory, training", bytes_text(mem["training_bytes"]),
+                     help=f"{mem['method']}; '-' when the process's memory did not rise above "
+                          "what it held before (a model too small to show)")
     bottom[2].metric("Measured / estimate", ratio_text(mem["training_ratio"]),
                      help=f"of the estimated training memory "
                           f"{format_bytes(mem['estimate_training_bytes'])} (weights, gradients, "
@@ -184,7 +186,7 @@ def _compare_row(label: str, r: dict[str, Any]) -> dict[str, Any]:
     return {"architecture": label, "MACs": r["macs"], "latency ms": r["latency_ms"],
             "p90 ms": r["latency_p90_ms"], "ms / GMAC": r.get("ms_per_gmac"),
             "train step ms": r.get("train_step_ms"), "images/s": r["images_per_s"],
-            "peak memory": format_bytes(mem["training_bytes"] or 0),
+            "peak memory": bytes_text(mem["training_bytes"]),
             "estimate": format_bytes(mem["estimate_training_bytes"]),
             "measured / estimate": ratio_text(mem["training_ratio"])}
 
