@@ -310,3 +310,31 @@ def test_cli_with_an_unusable_run_store_says_so_in_one_line(monkeypatch):
     out = _cli("runs")
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert "run store 'nosuchscheme://runs': cannot be opened" in out.stderr
+
+
+ODD_BATCH_1X1 = """
+import numpy as np
+import playground  # noqa: F401  (its process defaults come first, as in every entry point)
+import keras
+for channels, batch in ((4, 31), (8, 33), (12, 31), (8, 1)):
+    inp = keras.Input((16, 16, channels))
+    x = keras.layers.Conv2D(16, 1, strides=2, padding="same")(inp)
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inp, out)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((2 * batch, 16, 16, channels), dtype="float32"),
+              rng.integers(0, 3, 2 * batch), batch_size=batch, epochs=1, verbose=0)
+print("trained")
+"""
+
+
+def test_a_strided_1x1_conv_trains_at_an_odd_batch(tmp_path):
+    """A ResNet projection shortcut on a thin net (1x1, stride 2, under 16 input channels) at
+    an odd batch, as an epoch's partial last batch: TensorFlow's oneDNN AVX-512 kernels crash
+    the process there (SIGSEGV or a double free); playground's defaults keep them off it."""
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+    done = subprocess.run([sys.executable, "-c", ODD_BATCH_1X1], capture_output=True, text=True,
+                          env={**env, "KERAS_HOME": str(tmp_path)}, timeout=300)
+    assert done.returncode == 0 and "trained" in done.stdout, (done.returncode,
+                                                              done.stderr[-2000:])
