@@ -15,7 +15,7 @@ SEEN_QUERY = "studies_query"  # the ?study= value this session last acted on
 
 def _label(name: str) -> str:
     s = studies.get(name)
-    return f"{s.number}. {s.title}" + (" (trains)" if s.trains else "")
+    return f"{s.number}. {s.title}" + ("" if s.kind == "cost" else f" ({s.kind})")
 
 
 def _pick(names: list[str]) -> str | None:

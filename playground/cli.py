@@ -346,13 +346,14 @@ def cmd_study(args: argparse.Namespace) -> int:
     import playground.studies as studies
     from playground.studies import runner
     if args.list or not args.name:
-        rows = [{"number": s.number, "name": s.name, "title": s.title, "trains": s.trains}
+        rows = [{"number": s.number, "name": s.name, "title": s.title, "kind": s.kind,
+                 "trains": s.trains}
                 for s in studies.all_studies()]
         if args.json:
             _print_json(rows)
         else:
             for r in rows:
-                print(f"{r['number']:>3}  {r['name']:<26} {'trains' if r['trains'] else 'cost':<7}"
+                print(f"{r['number']:>3}  {r['name']:<26} {r['kind']:<7}"
                       f" {r['title']}")
         return 0
     st = studies.get(args.name)
@@ -535,7 +536,8 @@ def make_parser() -> argparse.ArgumentParser:
     sd = sub.add_parser("study", help="the lecture's claims as runnable studies: --list, or "
                         "run one by name and print its findings and tables")
     sd.add_argument("name", nargs="?", help="the study's name (see --list)")
-    sd.add_argument("--list", action="store_true", help="number, name, title, whether it trains")
+    sd.add_argument("--list", action="store_true",
+                    help="number, name, kind (cost, trains, times), title")
     sd.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="a setting (repeatable); unknown or out-of-range settings are errors")
     sd.add_argument("--longer", action="store_true",

@@ -24,7 +24,7 @@ def test_every_study_opens_and_shows_its_result(page, name):
     _idle(page)
     _no_traceback(page)
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
-    if study.trains:
+    if study.background:
         expect(page.get_by_role("button", name="Run study")).to_be_visible(timeout=T)
     else:
         shown = page.locator("[data-testid=stPlotlyChart], [data-testid=stDataFrame]")

@@ -88,7 +88,7 @@ def _toy_training_study():
                            tables=[("Accuracy", [{"epochs": settings["epochs"],
                                                   "accuracy": numbers["acc"]}])])
 
-    @study("toy-train", 98, "Toy training", "A claim.", "Look.", trains=True, present=present,
+    @study("toy-train", 98, "Toy training", "A claim.", "Look.", kind="trains", present=present,
            settings=(Setting("epochs", "Epochs", 2, lo=1, hi=9, longer=6),))
     def measure(s, ctx):
         return {"acc": 0.5}

@@ -27,7 +27,9 @@ def _toy(name: str = "toy-study", **kw):
 def test_decorator_registers_and_returns_the_study():
     s = _toy()
     assert base.STUDIES.get("toy-study") is s
-    assert s.number == 99 and not s.trains
+    assert s.number == 99 and s.kind == "cost" and not s.trains and not s.background
+    with pytest.raises(ValueError, match="kind must be one of"):
+        _toy("bad-kind", kind="slow")
     assert [x.name for x in s.settings] == ["width", "rate", "kind", "skip"]
 
 
@@ -98,6 +100,8 @@ def test_registry_access_get_and_names():
     assert "zz-late" in names
     numbers = [studies.get(n).number for n in names]
     assert numbers == sorted(numbers)
+    # a number's parts in reading order: the counting before the trained half
+    assert names.index("residual-paths") == names.index("paths-lesion") - 1
     with pytest.raises(SpecError, match="study 'nope'.*unknown"):
         studies.get("nope")
 

@@ -209,9 +209,10 @@ def test_cli_study_json_list_and_errors(capsys):
     assert main(["study", "--list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert any(line.split()[:3] == ["2", "bottleneck", "cost"] for line in listed)
+    assert any(line.split()[:3] == ["12", "macs-vs-speed", "times"] for line in listed)
     assert main(["study", "--list", "--json"]) == 0
     assert {"number": 7, "name": "residual-paths", "title": studies.get("residual-paths").title,
-            "trains": False} in json.loads(capsys.readouterr().out)
+            "kind": "cost", "trains": False} in json.loads(capsys.readouterr().out)
     assert main(["study", "inception"]) == 0
     text = capsys.readouterr().out
     assert "271,351,808" in text and "358M" in text

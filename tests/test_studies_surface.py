@@ -266,7 +266,7 @@ def test_speed_study_end_to_end_tiny():
     import playground.studies as studies
     from playground.studies.speed import PAPER
     st = studies.get("macs-vs-speed")
-    assert st.trains and st.number == 12  # slow: the page's background path
+    assert st.kind == "times" and not st.trains and st.background and st.number == 12
     assert st.resolve(preset="longer")["zoo"] == "cifar+imagenet"
     seen = []
     r = st.run({"zoo": "small", "width": 48, "size": 14, "blocks": 1, "rounds": 1,

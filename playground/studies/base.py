@@ -199,7 +199,18 @@ class Study:
     settings: tuple[Setting, ...]
     measure: Callable[[dict[str, Any], Context], dict[str, Any]]
     present: Callable[[dict[str, Any], dict[str, Any]], StudyResult] = default_present
-    trains: bool = False
+    kind: str = "cost"  # one of KINDS
+
+    @property
+    def trains(self) -> bool:
+        """Whether it trains networks (its sweeps are saved as runs)."""
+        return self.kind == "trains"
+
+    @property
+    def background(self) -> bool:
+        """Whether it takes minutes, not milliseconds: the page runs it as a study run in the
+        background (training studies, and the timing study, which trains nothing)."""
+        return self.kind != "cost"
 
     def setting(self, name: str) -> Setting:
         """The setting called ``name``; SpecError listing the known ones otherwise."""
@@ -239,15 +250,19 @@ class Study:
 
 
 STUDIES: Registry[Study] = Registry("study")
+# What a study does to answer: counts (instant, exact), trains networks, or times them here.
+KINDS = ("cost", "trains", "times")
 
 
 def study(name: str, number: int, title: str, claim: str, look_for: str,
-          settings: Sequence[Setting] = (), trains: bool = False,
+          settings: Sequence[Setting] = (), kind: str = "cost",
           present: Callable[[dict[str, Any], dict[str, Any]], StudyResult] = default_present
           ) -> Callable[[Callable[[dict[str, Any], Context], dict[str, Any]]], Study]:
     """Decorator on a study's measure function: registers the :class:`Study` in
     :data:`STUDIES` and returns it (``measure`` stays reachable as ``.measure``)."""
     def wrap(measure: Callable[[dict[str, Any], Context], dict[str, Any]]) -> Study:
+        if kind not in KINDS:
+            raise ValueError(f"study {name!r}: kind must be one of {KINDS}, got {kind!r}")
         names = [s.name for s in settings]
         if len(set(names)) != len(names):
             raise ValueError(f"study {name!r}: setting names repeat: {names}")
@@ -256,9 +271,9 @@ def study(name: str, number: int, title: str, claim: str, look_for: str,
             if s.longer is not None:
                 s.parse(s.longer, name)
         return STUDIES.add(name, Study(name, number, title, claim, look_for, tuple(settings),
-                                       measure, present, trains))
+                                       measure, present, kind))
     return wrap
 
 
-__all__ = ["Context", "PRESETS", "STUDIES", "STUDY_RUN_TAG", "STUDY_TAG", "Setting", "Study",
+__all__ = ["Context", "KINDS", "PRESETS", "STUDIES", "STUDY_RUN_TAG", "STUDY_TAG", "Setting", "Study",
            "StudyResult", "default_present", "study"]

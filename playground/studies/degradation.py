@@ -225,7 +225,7 @@ def error_figure(bands_by_label: dict[str, Any], title: str, y_title: str,
        "The training-error curves: the deep plain net (dashed, with its band over seeds) far "
        "above the shallow one; with shortcuts (solid) the gap between the two depths is much "
        "smaller.",
-       settings=SETTINGS, trains=True, present=present)
+       settings=SETTINGS, kind="trains", present=present)
 def depth_degradation(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if settings["deep"] <= settings["shallow"]:
         raise SpecError(f"study '{NAME}' setting 'deep'", f"must be deeper than 'shallow' "

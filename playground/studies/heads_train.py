@@ -190,7 +190,7 @@ def accuracy_figure(arms: list[dict[str, Any]]) -> go.Figure:
        "Trained at equal budget, the cheap choices cost little or no accuracy.",
        "The final-accuracy bars: how far apart the four combinations are compared with their "
        "spread over seeds, and the parameter counts written on them.",
-       settings=SETTINGS, trains=True, present=present)
+       settings=SETTINGS, kind="trains", present=present)
 def downsampling_heads_train(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from playground.train.sweeps import Arm
     t0 = time.perf_counter()

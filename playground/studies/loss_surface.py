@@ -352,7 +352,7 @@ def present(s: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
                 "and nested (convex) or break into ridges and separate basins. The numbers: "
                 "the loss rise at radius 0.5 and 1.0, and the share of grid points where the "
                 "slice curves downwards in some direction (non-convex).",
-       settings=SETTINGS, trains=True, present=present)
+       settings=SETTINGS, kind="trains", present=present)
 def loss_surface_study(s: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Train the residual net and its no-skip twin (one sweep), then slice each one's loss."""
     from playground.cost.loading import load_model_file

@@ -539,7 +539,7 @@ def share_figure(ks: Sequence[int], shares: dict[str, list[float]], n: int) -> g
        "block, the plain line falls towards chance. The gradient chart: the magnitude falls "
        "with the path length, and the gradient's share peaks at shorter lengths than the "
        "paths' share.",
-       settings=SETTINGS, trains=True, present=present)
+       settings=SETTINGS, kind="trains", present=present)
 def paths_lesion(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from playground.train.sweeps import Arm
     t0 = time.perf_counter()

@@ -587,9 +587,8 @@ def _load() -> float | None:
                 "their MACs say. In the guideline panels every bar has the same MACs: a bar "
                 "below 1 is a configuration that is slower at equal cost; orange is the paper's "
                 "GPU, blue this machine.",
-       # it trains nothing, but it times for about a minute: ``trains`` is what sends a study
-       # to the page's background path (a study run with its numbers stored), not the inline one
-       settings=SETTINGS, present=present, trains=True)
+       # it trains nothing, but it times for about a minute: the page runs it in the background
+       settings=SETTINGS, present=present, kind="times")
 def speed_study(s: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Time the zoo entries and the guideline micro-benchmarks on this machine."""
     import os

@@ -203,7 +203,7 @@ def survival_figure(ex: dict[str, Any], final_survival: float) -> go.Figure:
        "faster when dropped blocks are skipped, and regularised.",
        "The expected-depth readout (sum of survival probabilities), the seconds per epoch of "
        "the two nets, and their validation-accuracy curves at equal epochs.",
-       settings=SETTINGS, trains=True, present=present)
+       settings=SETTINGS, kind="trains", present=present)
 def stochastic_depth(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from playground.train.sweeps import Arm
     from playground.zoo.resnets import cifar_resnet

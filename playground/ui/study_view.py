@@ -201,8 +201,10 @@ def training_section(study: Study, given: dict[str, Any], preset: str,
                      slots: dict[str, Any]) -> None:
     records = runner.records(study.name, runs_store())
     active = [r for r in records if r.active]
-    st.caption("This study trains: it runs in the background as a study run (its sweeps show "
-               "on the Leaderboard). You can leave this page and come back.")
+    what = ("trains: it runs in the background as a study run (its sweeps show on the "
+            "Leaderboard)" if study.trains else "times networks on this machine for about a "
+            "minute: it runs in the background as a study run (it trains nothing)")
+    st.caption(f"This study {what}. You can leave this page and come back.")
     if st.button("Run study", key=f"study_run_{study.name}", type="primary",
                  icon=":material/play_arrow:", disabled=bool(active),
                  help="one run of this study at a time" if active else None):
@@ -255,7 +257,7 @@ def render(study: Study) -> None:
                        else "this study is exact and instant: there is nothing to lengthen")
     preset = "longer" if longer else "default"
     given, slots = settings_form(study, preset)
-    if study.trains:
+    if study.background:
         training_section(study, given, preset, slots)
     else:
         cost_section(study, given, preset, slots)
