@@ -275,5 +275,5 @@ def study(name: str, number: int, title: str, claim: str, look_for: str,
     return wrap
 
 
-__all__ = ["Context", "KINDS", "PRESETS", "STUDIES", "STUDY_RUN_TAG", "STUDY_TAG", "Setting", "Study",
-           "StudyResult", "default_present", "study"]
+__all__ = ["Context", "KINDS", "PRESETS", "STUDIES", "STUDY_RUN_TAG", "STUDY_TAG", "Setting",
+           "Study", "StudyResult", "default_present", "study"]

@@ -132,6 +132,19 @@ def bars(categories: Sequence[str], series: Mapping[str, Sequence[float]], title
     return fig
 
 
+def spread_bars(ticks: Sequence[str], means: Sequence[float], stds: Sequence[float],
+                text: Sequence[str], hover: str, customdata: Sequence[Any] | None = None
+                ) -> go.Figure:
+    """One coloured bar per net with its mean and a ± std error bar, the bar's own figure
+    written inside it (``hover`` is the plotly hover template). The caller titles it."""
+    return go.Figure(go.Bar(x=list(ticks), y=list(means), error_y=dict(type="data",
+                                                                       array=list(stds)),
+                            marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(ticks))],
+                            text=list(text), textposition="inside", insidetextanchor="start",
+                            textangle=0, customdata=list(customdata) if customdata else None,
+                            hovertemplate=hover))
+
+
 def pair_bars(categories: Sequence[str], left: tuple[str, str, Sequence[float]],
               right: tuple[str, str, Sequence[float]], title: str, x_title: str,
               colors: Sequence[str] | None = None, height: int = 420) -> go.Figure:
@@ -152,5 +165,6 @@ def pair_bars(categories: Sequence[str], left: tuple[str, str, Sequence[float]],
     return fig
 
 
-__all__ = ["NB", "SUBPLOT_MARGIN", "bars", "pair_bars", "block", "cost", "exact", "head_less", "lines", "log_axis",
-           "nonlinearities", "short", "style", "weighted"]
+__all__ = ["NB", "SUBPLOT_MARGIN", "bars", "block", "cost", "exact", "head_less", "lines",
+           "log_axis", "nonlinearities", "pair_bars", "short", "spread_bars", "style",
+           "weighted"]

@@ -13,8 +13,8 @@ from playground.errors import SpecError
 from playground.studies.base import Context, Setting, StudyResult, study
 from playground.studies.common import style
 from playground.studies.trained import (bands, base_config, compare, data_shape, failed_line,
-                                        final, finished, optimizer_setting, pm, recipe_line,
-                                        stats, steady_epoch_seconds, sweep_numbers,
+                                        final, finished, optimizer_setting, pm, recipe_line, stats,
+                                        steady_epoch_seconds, sweep_numbers, sweep_result,
                                         thin_cifar_spec, weighted_depth)
 
 NAME = "depth-degradation"
@@ -89,7 +89,8 @@ def _verdict_sentence(kind: str, numbers: dict[str, Any], settings: dict[str, An
             f"{kind}-{d} {pm(te_d)} vs {kind}-{s} {pm(te_s)}")
     if c["verdict"] == "higher":
         tail = (f": the {d}-layer {'plain' if kind == 'plain' else 'residual'} net trained "
-                f"WORSE, by {100 * c['diff']:.1f} points ({c['diff'] / c['se']:.1f} standard errors)"
+                f"WORSE, by {100 * c['diff']:.1f} points ({c['diff'] / c['se']:.1f} standard "
+                "errors)"
                 if c["se"] else f": the {d}-layer net trained WORSE, by {100 * c['diff']:.1f} "
                 "points")
         if kind == "plain":
@@ -166,9 +167,8 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
              "train error": pm(a["final_train_error"]), "train loss":
              pm(a["final_train_loss"], ".3f"), "val error": pm(a["final_val_error"]),
              "s / epoch": pm(a["epoch_seconds"], ".1f")} for a in arms]
-    return StudyResult(numbers, findings, figures,
-                       [(f"After epoch {settings['epochs']} (mean ± std over seeds)", rows)],
-                       [numbers["sweep_id"]] if numbers.get("sweep_id") else [])
+    return sweep_result(numbers, findings, figures, rows,
+                        f"After epoch {settings['epochs']} (mean ± std over seeds)")
 
 
 DASH = {"plain": "dash", "resnet": "solid"}

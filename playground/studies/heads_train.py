@@ -12,11 +12,10 @@ import plotly.graph_objects as go
 
 from playground.spec import ArchSpec, BlockSpec
 from playground.studies.base import Context, Setting, StudyResult, study
-from playground.studies.common import short, style
+from playground.studies.common import short, spread_bars, style
 from playground.studies.trained import (bands, base_config, compare, data_shape, failed_line,
                                         final, finished, pm, recipe_line, stats,
-                                        steady_epoch_seconds, sweep_numbers)
-from playground.training_charts import PALETTE
+                                        steady_epoch_seconds, sweep_numbers, sweep_result)
 
 NAME = "downsampling-heads-train"
 DATASETS = ("shapes", "shapes_hard")
@@ -28,8 +27,8 @@ def head_spec(down: str, head: str, width: int, shape: tuple[int, ...], classes:
               hidden: int, label: str = "", dropout: float = 0.0) -> ArchSpec:
     """conv w -> down(w) -> conv 2w -> down(2w) -> conv 4w -> head, where down is a 3x3 conv
     then a 2x2/2 max pool (``pool``) or that conv with stride 2 (``strided``), and the head is
-    flatten -> dense ``hidden`` (``dropout`` after it) -> classes (``dense``) or global average pooling
-    -> classes (``gap``). All convs 3x3 with batch norm and ReLU."""
+    flatten -> dense ``hidden`` (``dropout`` after it) -> classes (``dense``) or global average
+    pooling -> classes (``gap``). All convs 3x3 with batch norm and ReLU."""
     def conv(name: str, f: int, stride: int = 1) -> BlockSpec:
         return BlockSpec("conv", {"filters": f, "stride": stride, "batch_norm": True}, name)
 
@@ -161,9 +160,8 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
              "val accuracy": pm(a["final_val_accuracy"]),
              "train error": pm(a["final_train_error"]),
              "s / epoch": pm(a["epoch_seconds"], ".2f")} for a in numbers["arms"]]
-    return StudyResult(numbers, findings, figures,
-                       [(f"After {settings['epochs']} epochs (mean ± std over seeds)", rows)],
-                       [numbers["sweep_id"]] if numbers.get("sweep_id") else [])
+    return sweep_result(numbers, findings, figures, rows,
+                        f"After {settings['epochs']} epochs (mean ± std over seeds)")
 
 
 def accuracy_figure(arms: list[dict[str, Any]]) -> go.Figure:
@@ -172,11 +170,8 @@ def accuracy_figure(arms: list[dict[str, Any]]) -> go.Figure:
     means = [a["final_val_accuracy"]["mean"] or 0.0 for a in arms]
     stds = [a["final_val_accuracy"]["std"] or 0.0 for a in arms]
     ticks = [f"{label}<br>{short(a.get('params'))} params" for label, a in zip(labels, arms)]
-    fig = go.Figure(go.Bar(x=ticks, y=means, error_y=dict(type="data", array=stds),
-                           marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))],
-                           text=[f"{m:.1%}" for m in means], textposition="inside",
-                           insidetextanchor="start", textangle=0, customdata=labels,
-                           hovertemplate="%{customdata}: %{y:.1%}<extra></extra>"))
+    fig = spread_bars(ticks, means, stds, [f"{m:.1%}" for m in means],
+                      "%{customdata}: %{y:.1%}<extra></extra>", customdata=labels)
     style(fig, "Validation accuracy at equal budget", "downsampling - head (parameters)",
           "validation accuracy (%)", height=420, legend=False)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")

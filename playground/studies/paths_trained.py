@@ -563,6 +563,6 @@ def paths_lesion(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 __all__ = ["accuracy", "analyse_run", "central_range", "gated_forward", "gradient_shares",
-           "input_gradient", "lesion_curve", "lesion_figure", "lesion_weights", "lesioned", "load_trained",
-           "path_gradient", "path_gradient_norms", "present", "residual_adds", "summarise",
-           "units"]
+           "input_gradient", "lesion_curve", "lesion_figure", "lesion_weights", "lesioned",
+           "load_trained", "path_gradient", "path_gradient_norms", "present", "residual_adds",
+           "summarise", "units"]

@@ -12,11 +12,11 @@ import plotly.graph_objects as go
 
 from playground.spec import ArchSpec
 from playground.studies.base import Context, Setting, StudyResult, study
-from playground.studies.common import style
+from playground.studies.common import spread_bars, style
 from playground.studies.trained import (bands, base_config, compare, data_shape, failed_line,
-                                        final, finished, optimizer_setting, pm, recipe_line,
-                                        stats, steady_epoch_seconds, survival_probs,
-                                        sweep_numbers, thin_cifar_spec, weighted_depth)
+                                        final, finished, optimizer_setting, pm, recipe_line, stats,
+                                        steady_epoch_seconds, survival_probs, sweep_numbers,
+                                        sweep_result, thin_cifar_spec, weighted_depth)
 from playground.training_charts import PALETTE
 
 NAME = "stochastic-depth"
@@ -160,9 +160,8 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
              "s in all": pm(a["train_seconds"], ".1f"),
              "val accuracy": pm(a["final_val_accuracy"]),
              "train error": pm(a["final_train_error"])} for a in arms]
-    return StudyResult(numbers, findings, figures,
-                       [(f"After {settings['epochs']} epochs (mean ± std over seeds)", rows)],
-                       [numbers["sweep_id"]] if numbers.get("sweep_id") else [])
+    return sweep_result(numbers, findings, figures, rows,
+                        f"After {settings['epochs']} epochs (mean ± std over seeds)")
 
 
 def seconds_figure(arms: list[dict[str, Any]]) -> go.Figure:
@@ -170,11 +169,8 @@ def seconds_figure(arms: list[dict[str, Any]]) -> go.Figure:
     labels = [a["label"] for a in arms]
     means = [a["epoch_seconds"]["mean"] or 0.0 for a in arms]
     stds = [a["epoch_seconds"]["std"] or 0.0 for a in arms]
-    fig = go.Figure(go.Bar(x=labels, y=means, error_y=dict(type="data", array=stds),
-                           marker_color=[PALETTE[i] for i in range(len(labels))],
-                           text=[f"{m:.2f} s" for m in means], textposition="inside",
-                           insidetextanchor="start", textangle=0,
-                           hovertemplate="%{x}: %{y:.2f} s per epoch<extra></extra>"))
+    fig = spread_bars(labels, means, stds, [f"{m:.2f} s" for m in means],
+                      "%{x}: %{y:.2f} s per epoch<extra></extra>")
     style(fig, "Training time per epoch", "net", "seconds per epoch", height=380,
           legend=False)
     return fig

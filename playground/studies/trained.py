@@ -135,6 +135,15 @@ def pm(s: dict[str, Any], fmt: str = ".1%") -> str:
     return f"{s['mean']:{fmt}} ± {s['std']:{fmt}}"
 
 
+def sweep_result(numbers: dict[str, Any], findings: list[str], figures: list[Any],
+                 rows: list[dict[str, Any]], caption: str) -> Any:
+    """A training study's result: its findings, figures, one table of per-net rows (mean ±
+    std over seeds) and the sweep it ran (its children are on the Leaderboard)."""
+    from playground.studies.base import StudyResult
+    return StudyResult(numbers, findings, figures, [(caption, rows)],
+                       [numbers["sweep_id"]] if numbers.get("sweep_id") else [])
+
+
 # --- a sweep read back ----------------------------------------------------------------------
 def sweep_numbers(store: Any, parent: str) -> dict[str, Any]:
     """A finished sweep's children as JSON-able numbers: per architecture (in the sweep's
