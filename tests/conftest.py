@@ -213,6 +213,20 @@ def _number(page, label: str, value: int) -> None:
     _idle(page)
 
 
+def _start_from(page, entry: str, macs: str):
+    """On the Builder: pick zoo ``entry`` in "Start from", Load it and wait until the MACs
+    metric reads ``macs``; returns the "Start from" select box."""
+    from playwright.sync_api import expect
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Start from")
+    box.click()
+    page.keyboard.type(entry)
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Load", exact=True).click()
+    expect(_metric(page, "MACs")).to_have_text(macs, timeout=T)
+    _idle(page)
+    return box
+
+
 def _whole_page(page, name: str, sizes=None) -> None:
     """Whole-page screenshots: at each (width, height) of ``sizes`` (default: the viewport's),
     the viewport grown to the main panel's height (Streamlit scrolls inside it), named with a

@@ -12,7 +12,7 @@ from playground.cached import analyze_spec
 from playground.cost import format_count
 from playground.zoo import ZOO
 
-from conftest import T, _board, _idle, _metric, _no_traceback, _open, _shot  # noqa: F401
+from conftest import _start_from, T, _board, _idle, _metric, _no_traceback, _open, _shot  # noqa: F401
 
 
 def _drag(page, src, x: float, y: float) -> None:
@@ -119,13 +119,7 @@ def test_builder_click_block_opens_its_parameters_and_drag_reorders(page):
 def test_builder_start_from_zoo_model_shows_its_macs(page):
     expected = format_count(analyze_spec(ZOO.get("resnet20-cifar").spec()).macs)  # "40.8M"
     _open(page)
-    box = page.get_by_test_id("stSelectbox").filter(has_text="Start from")
-    box.click()
-    page.keyboard.type("resnet20-cifar")
-    page.keyboard.press("Enter")
-    page.get_by_role("button", name="Load", exact=True).click()
-    expect(_metric(page, "MACs")).to_have_text(expected, timeout=T)
-    _idle(page)
+    box = _start_from(page, "resnet20-cifar", expected)
     expect(box.get_by_role("combobox")).to_have_value(
         f"resnet20-cifar ({ZOO.get('resnet20-cifar').family})")
     _shot(page, "2_builder_resnet20_cifar")

@@ -14,7 +14,7 @@ from playground.editor import spec_to_query
 from playground.spec import ArchSpec
 from playground.zoo import ZOO
 
-from conftest import (T, _board, _idle, _metric, _no_traceback, _open,  # noqa: F401
+from conftest import (_start_from, T, _board, _idle, _metric, _no_traceback, _open,  # noqa: F401
                       _shot, _whole_page)
 
 SMALL = ArchSpec.from_dict({"name": "small_net", "input_shape": [16, 16, 3], "blocks": [
@@ -36,13 +36,7 @@ def test_model_survives_navigation_and_the_train_page_sees_it(page):
     spec = ZOO.get("resnet20-cifar").spec()
     expected = format_count(analyze_spec(spec).macs)
     _open(page)
-    box = page.get_by_test_id("stSelectbox").filter(has_text="Start from")
-    box.click()
-    page.keyboard.type("resnet20-cifar")
-    page.keyboard.press("Enter")
-    page.get_by_role("button", name="Load", exact=True).click()
-    expect(_metric(page, "MACs")).to_have_text(expected, timeout=T)
-    _idle(page)
+    _start_from(page, "resnet20-cifar", expected)
     name = _field(page, "Model name")
     name.fill("my_resnet20")
     name.press("Enter")

