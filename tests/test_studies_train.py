@@ -364,3 +364,29 @@ def test_degradation_findings_say_worse_only_when_the_seeds_agree():
     numbers["arms"][1] = fake_arm("plain-56", [0.11, 0.09, 0.10])
     plain = degradation.present(settings, degradation.summarise(numbers, settings)).findings[0]
     assert "did NOT show" in plain
+
+
+def _lesions(intact: float, accuracy: list[float]) -> dict:
+    return {"intact": intact, "accuracy": accuracy,
+            "units": [f"b{i}" for i in range(len(accuracy))]}
+
+
+def test_lesion_verdict_compares_the_share_of_the_margin_above_chance_each_net_keeps():
+    from playground.studies.paths_trained import kept_share, lesion_verdict
+    chance = 1 / 3
+    res = _lesions(0.99, [0.97, 0.95, 0.60, 0.99])   # keeps most of its 65.7-point margin
+    pla = _lesions(0.90, [0.40, 0.85, 0.34, 0.50])   # loses most of its 56.7-point margin
+    assert kept_share(res, chance) == pytest.approx(
+        sum((a - chance) / (0.99 - chance) for a in res["accuracy"]) / 4)
+    line, = lesion_verdict(res, pla, 20, chance)
+    assert "keeps 83% on average" in line and "the plain net 33%" in line  # by hand
+    assert "degrades more gracefully" in line and "collapses to chance for 1" in line
+    # fewer points lost by a plain net that had few to lose is not graceful degradation
+    weak = _lesions(0.50, [0.34, 0.36, 0.40, 0.35])
+    line, note = lesion_verdict(res, weak, 20, chance)
+    assert "degrades more gracefully" in line and "plain-20 itself trained to only 50.0%" in note
+    line, = lesion_verdict(pla, res, 20, chance)  # the other way round: said, not hidden
+    assert "did NOT show" in line
+    line, = lesion_verdict(res, res, 20, chance)
+    assert "no clear difference" in line
+    assert kept_share(_lesions(0.36, [0.34]), chance) is None  # no margin to keep

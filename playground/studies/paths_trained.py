@@ -271,9 +271,10 @@ def central_range(shares: Sequence[float], cover: float = 0.9) -> tuple[int, int
 
 # --- the study -------------------------------------------------------------------------------
 SETTINGS = (
-    Setting("depth", "Depth (layers)", 32, choices=DEPTHS, longer=44,
+    Setting("depth", "Depth (layers)", 20, choices=DEPTHS, longer=32,
             help="6n+2 layers: 3n blocks; the residual net and its plain twin (a plain net "
-                 "much deeper than 32 layers hardly trains in a short run: nothing to lesion)"),
+                 "deeper than 20 layers does not train reliably in 3 epochs: a plain-32 seed "
+                 "ended at 50% here, and a net near chance has nothing to lose)"),
     Setting("width", "Maps in the first stage", 8, lo=2, hi=64, longer=16),
     Setting("dataset", "Data set", "shapes", choices=DATASETS),
     Setting("image_size", "Image size (pixels)", 16, lo=8, hi=64, longer=32),
@@ -376,6 +377,55 @@ def summarise(numbers: dict[str, Any]) -> dict[str, Any]:
     return numbers
 
 
+def kept_share(dr: dict[str, Any], chance: float) -> float | None:
+    """The share of the intact net's margin above chance that a one-block lesion leaves, on
+    average: 1 = no loss, 0 = down to chance (None for a net that did not get above chance).
+    It puts nets of different intact accuracies on one scale: a net near chance cannot lose
+    many points however fragile it is."""
+    margin = dr["intact"] - chance
+    if margin < 0.05:
+        return None
+    return float(np.mean([(acc - chance) / margin for acc in dr["accuracy"]]))
+
+
+def lesion_verdict(res: dict[str, Any], pla: dict[str, Any], d: int, chance: float
+                   ) -> list[str]:
+    """The findings comparing the residual net's lesions with the plain net's: points lost,
+    blocks that cost little or everything, and the verdict on the share of the above-chance
+    margin each keeps (a difference under 10 points of that share is "no clear difference")."""
+    def drops(dr: dict[str, Any]) -> tuple[float, float, int, int]:
+        lost = [dr["intact"] - acc for acc in dr["accuracy"]]
+        return (float(np.median(lost)), float(np.mean(lost)), sum(x <= 0.05 for x in lost),
+                sum(acc <= chance + 0.05 for acc in dr["accuracy"]))
+    (rmed, rmean, rsmall, rdead), (pmed, pmean, psmall, pdead) = drops(res), drops(pla)
+    line = (f"Deleting one block costs the residual net a median of {100 * rmed:.1f} points "
+            f"(mean {100 * rmean:.1f}; at most 5 points for {rsmall} of {len(res['units'])} "
+            f"blocks; down to chance for {rdead}) and the plain net a median of "
+            f"{100 * pmed:.1f} points (mean {100 * pmean:.1f}; at most 5 points for {psmall} of "
+            f"{len(pla['units'])}; down to chance for {pdead})")
+    rk, pk = kept_share(res, chance), kept_share(pla, chance)
+    if rk is None or pk is None:
+        line += "."
+    else:
+        line += (f". Of its margin above chance, the residual net keeps {rk:.0%} on average "
+                 f"after a lesion, the plain net {pk:.0%}")
+        if rk >= pk + 0.10:
+            line += (": the residual net degrades more gracefully"
+                     + (f", while the plain net collapses to chance for {pdead} of its blocks."
+                        if pdead > rdead else "."))
+        elif pk >= rk + 0.10:
+            line += ": the effect did NOT show here (the plain net keeps more)."
+        else:
+            line += ": no clear difference here."
+    out = [line]
+    for label, dr, kept in ((f"resnet-{d}", res, rk), (f"plain-{d}", pla, pk)):
+        if kept is None or dr["intact"] - chance < 0.2:
+            out.append(f"Note: {label} itself trained to only {dr['intact']:.1%} (close to "
+                       "chance), so its lesions say little; use more epochs or a shallower "
+                       "depth.")
+    return out
+
+
 def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
     d = settings["depth"]
     chance = 1.0 / numbers.get("classes", 3)
@@ -399,29 +449,7 @@ def present(settings: dict[str, Any], numbers: dict[str, Any]) -> StudyResult:
             row[f"{label} drop (points)"] = round(100 * (dr["intact"] - acc), 1)
     res, pla = lesion.get(f"resnet-{d}"), lesion.get(f"plain-{d}")
     if res and pla:
-        def drops(dr: dict[str, Any]) -> tuple[float, float, int, int]:
-            lost = [dr["intact"] - acc for acc in dr["accuracy"]]
-            return (float(np.median(lost)), float(np.mean(lost)),
-                    sum(x <= 0.05 for x in lost),
-                    sum(acc <= chance + 0.05 for acc in dr["accuracy"]))
-        (rmed, rmean, rsmall, rdead), (pmed, pmean, psmall, pdead) = drops(res), drops(pla)
-        k = len(res["units"])
-        line = (f"Deleting one block costs the residual net a median of {100 * rmed:.1f} points "
-                f"(mean {100 * rmean:.1f}; at most 5 points for {rsmall} of {k} blocks; down to "
-                f"chance for {rdead}) and the plain net a median of {100 * pmed:.1f} points "
-                f"(mean {100 * pmean:.1f}; at most 5 points for {psmall} of {len(pla['units'])}; "
-                f"down to chance for {pdead})")
-        if rmean < pmean:
-            line += (": the residual net degrades more gracefully"
-                     + (", while the plain net collapses to chance for "
-                        f"{pdead} of its blocks." if pdead > rdead else "."))
-        else:
-            line += ": the effect did NOT show here (the residual net loses as much or more)."
-        findings.append(line)
-        if pla["intact"] - chance < 0.2:
-            findings.append(f"Note: plain-{d} itself trained to only {pla['intact']:.1%} "
-                            "(close to chance), so its lesions say little; use more epochs or "
-                            "a shallower depth.")
+        findings += lesion_verdict(res, pla, d, chance)
     paths = summary.get("paths")
     if paths:
         n, ks, mean = paths["blocks"], paths["lengths"], paths["mean"]
@@ -563,6 +591,7 @@ def paths_lesion(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 __all__ = ["accuracy", "analyse_run", "central_range", "gated_forward", "gradient_shares",
-           "input_gradient", "lesion_curve", "lesion_figure", "lesion_weights", "lesioned",
+           "input_gradient", "kept_share", "lesion_curve", "lesion_figure", "lesion_verdict",
+           "lesion_weights", "lesioned",
            "load_trained", "path_gradient", "path_gradient_norms", "present", "residual_adds",
            "summarise", "units"]
