@@ -258,8 +258,8 @@ def surface_figure(numbers: dict[str, Any]) -> Any:
                                                "<extra>" + net["label"] + "</extra>"),
                       row=1, col=i)
     scene = dict(xaxis_title="a", yaxis_title="b", zaxis=dict(title="loss", range=[lo, hi]),
-                 camera=dict(eye=dict(x=2.0, y=2.0, z=1.2)))
-    fig.update_layout(height=500, margin=dict(l=0, r=0, t=50, b=10),
+                 camera=dict(eye=dict(x=2.4, y=2.4, z=1.5)))
+    fig.update_layout(height=500, margin=dict(l=20, r=0, t=50, b=10),
                       title="Loss at w + a·d1 + b·d2 (filter-normalised directions, same "
                             "colour scale)",
                       **{f"scene{'' if i == 1 else i}": scene for i in range(1, len(nets) + 1)})
