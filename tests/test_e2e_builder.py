@@ -91,7 +91,9 @@ def test_code_preview_matches_the_model_and_the_download(page):
 
     # an edit: the code follows the model
     form = page.get_by_test_id("stForm").first
-    form.get_by_test_id("stNumberInput").filter(has_text="filters").locator("input").fill("12")
+    box = form.get_by_test_id("stNumberInput").filter(has_text="filters").locator("input")
+    box.fill("12")
+    box.press("Tab")  # the form keeps the typed value before the click (not on blur)
     form.get_by_role("button", name="Apply").click()
     edited = SMALL.replace(blocks=(SMALL.blocks[0].__class__(
         "conv", {"filters": 12}, "conv_1"),) + SMALL.blocks[1:])

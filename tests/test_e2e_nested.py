@@ -130,7 +130,9 @@ def test_residual_body_edited_by_dragging(page):
                                         timeout=T)
     _idle(page)
     filters = page.get_by_test_id("stNumberInput").filter(has_text="filters").locator("input")
+    expect(filters).to_have_count(1, timeout=T)  # the form of the block selected before is gone
     filters.fill("16")
+    filters.press("Tab")  # the form keeps the typed value before the click (not on blur)
     page.get_by_role("button", name="Apply").click()
     row = body.locator(".block", has_text="pointwise_1")
     expect(row.locator(".shape")).to_have_text("32x32x16", timeout=T)

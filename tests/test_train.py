@@ -273,7 +273,7 @@ def test_default_backend_is_jax_only_on_a_gpu_with_jax(monkeypatch):
 
 
 @pytest.mark.parametrize("change, policy", [
-    ({"precision": "mixed_bfloat16"}, "mixed_bfloat16"),
+    ({"precision": "mixed_float16"}, "mixed_float16"),
     ({"xla": "on", "steps_per_execution": 4}, "float32"),
 ])
 def test_precision_and_xla_switches(store, change, policy):
@@ -285,6 +285,17 @@ def test_precision_and_xla_switches(store, change, policy):
     convs = [layer for layer in core.layers if isinstance(layer, keras.layers.Conv2D)]
     assert convs and all(layer.dtype_policy.name == policy for layer in convs)
     assert model.output.dtype == "float32"  # softmax outputs stay float32 under mixed precision
+
+
+def test_bfloat16_on_a_capped_cpu_fails_with_the_reason_not_a_onednn_error(store):
+    """TensorFlow has no AVX2 bfloat16 convolution: with oneDNN capped at AVX2 (the default,
+    see test_a_strided_1x1_conv_trains_at_an_odd_batch) a bfloat16 run on the CPU says why."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() != "AVX2":
+        pytest.skip("oneDNN is not capped at AVX2 in this process")
+    with pytest.raises(SpecError, match="mixed_bfloat16 needs a GPU here"):
+        run_local(cfg(epochs=1, precision="mixed_bfloat16"), store)
+    run = store.list_runs()[0]  # recorded before the error went up
+    assert run.status == "FAILED" and "ONEDNN_MAX_CPU_ISA=ALL" in run.error
 
 
 def test_conv1d_on_csv_rows(store, tmp_path):

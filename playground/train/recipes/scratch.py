@@ -12,7 +12,7 @@ from playground.errors import SpecError
 from playground.store import RunStore
 from playground.train.config import TrainConfig, steps_per_epoch
 from playground.train.fitting import (RunFailed, adapt_batchnorm, augmentation_layers,
-                                      compile_model, fit_arrays, load_dataset)
+                                      compile_model, device_name, fit_arrays, load_dataset)
 from playground.train.recipes.base import (RECIPES, Recipe, RunContext, RunResult,
                                            options_from_dict)
 from playground.train.results import finish_artifacts, log_run_facts
@@ -96,11 +96,28 @@ def wrap(core: Any, dataset: Any, config: TrainConfig) -> Any:
     return keras.Model(inp, out, name=f"train_{core.name}")
 
 
+def check_precision(config: TrainConfig) -> None:
+    """SpecError for bfloat16 on a CPU whose oneDNN is capped at AVX2 (playground's default,
+    see ``playground._env``): TensorFlow has no AVX2 bfloat16 convolution, and the AVX-512
+    kernels that have one are the ones that crash."""
+    import os
+    import keras
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if (config.precision == "mixed_bfloat16" and keras.backend.backend() == "tensorflow"
+            and isa.startswith("AVX2") and device_name(config) == "cpu:0"):
+        raise SpecError("training option 'precision'", "mixed_bfloat16 needs a GPU here: "
+                        "TensorFlow's bfloat16 convolutions on a CPU need oneDNN's AVX-512 "
+                        "kernels, which playground turns off because they crash on some "
+                        "strided 1x1 convolutions (ONEDNN_MAX_CPU_ISA=AVX2); use float32 or "
+                        "mixed_float16, or start with ONEDNN_MAX_CPU_ISA=ALL at your own risk")
+
+
 def prepare(config: TrainConfig) -> Prepared:
     """Load the data, build and wrap the model, and take its cost figures."""
     import keras
     from playground.cost import analyze
     keras.utils.set_random_seed(config.seed)
+    check_precision(config)
     dataset = load_dataset(config)
     if config.precision != "float32":
         keras.config.set_dtype_policy(config.precision)
