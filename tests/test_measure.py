@@ -124,7 +124,7 @@ def test_peak_memory_sees_an_allocation_and_resets_between_blocks():
         b = np.ones(10 * 2**20 // 8)
         del b
     assert 90 * 2**20 <= big.peak_bytes <= 400 * 2**20
-    assert small.peak_bytes < 60 * 2**20  # the 100 MiB peak was reset, not carried over
+    assert (small.peak_bytes or 0) < 60 * 2**20  # the 100 MiB peak was reset (None: no rise)
     assert "VmHWM" in big.method
 
 
