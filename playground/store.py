@@ -48,7 +48,7 @@ PARENT_TAG = "mlflow.parentRunId"     # MLflow's own parent/child link (its UI n
 ROLE_TAG = "playground.role"          # "parent": a run with no worker, ended by its children
 CHILDREN_TAG = "playground.children"  # on a parent: how many children it will have
 PARENT_GRACE_S = 120  # a parent short of children, idle this long, was abandoned (see _abandoned)
-CREATOR_TAG = "playground.creator"  # on a parent: "host:pid:start" of the process creating it
+CREATOR_TAG = "playground.creator"  # on a parent: this_process() of the process creating it
 EXECUTOR_TAG = "playground.executor"  # "ray": a worker anywhere, watched by its heartbeat
 HEARTBEAT_TAG = "playground.heartbeat"  # unix time, rewritten every few seconds by a remote worker
 LOG_TAIL_TAG = "playground.log_tail"  # a remote worker's last log lines (its log is not here)
@@ -91,6 +91,13 @@ def pid_alive(pid: int, start: str | None = None) -> bool:
             return True
         return False
     return start is None or now == start
+
+
+def this_process() -> str:
+    """``host:pid:start`` of the calling process: who claimed a run, who is creating a parent
+    (the start time tells a reused pid from the same process)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{process_start(pid) or ''}"
 
 
 def _abandoned(parent: "RunRecord", kids: list["RunRecord"]) -> bool:
@@ -288,11 +295,9 @@ class RunStore:
                       tags: dict[str, str] | None = None) -> str:
         """A parent run (RUNNING at once, no worker) that will have ``children`` child runs,
         each created with ``{PARENT_TAG: its id}``; it ends when they all have."""
-        pid = os.getpid()
-        creator = f"{socket.gethostname()}:{pid}:{process_start(pid) or ''}"
         run_id = self.create_run(name, params, {**(tags or {}), ROLE_TAG: "parent",
                                                 CHILDREN_TAG: str(int(children)),
-                                                CREATOR_TAG: creator})
+                                                CREATOR_TAG: this_process()})
         _retry(lambda: self.client.update_run(run_id, status="RUNNING"))
         return run_id
 

@@ -592,6 +592,5 @@ def paths_lesion(settings: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 __all__ = ["accuracy", "analyse_run", "central_range", "gated_forward", "gradient_shares",
            "input_gradient", "kept_share", "lesion_curve", "lesion_figure", "lesion_verdict",
-           "lesion_weights", "lesioned",
-           "load_trained", "path_gradient", "path_gradient_norms", "present", "residual_adds",
+           "lesion_weights", "lesioned", "load_trained", "path_gradient", "path_gradient_norms", "present", "residual_adds",
            "summarise", "units"]

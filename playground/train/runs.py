@@ -7,15 +7,13 @@ its recipe and always ends it FINISHED, FAILED or KILLED. Progress goes out thro
 here depends on where the run executes."""
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 import traceback
 from typing import Any, Callable
 
 from playground.errors import SpecError, first_line
-from playground.store import RunStore, process_start
+from playground.store import RunStore, this_process
 from playground.train.config import TrainConfig
 from playground.train.fitting import RunFailed
 from playground.train.recipes import RECIPES, Recipe, RunContext
@@ -58,8 +56,7 @@ def claim(store: RunStore, run_id: str) -> bool:
     and then this worker must exit without training."""
     if not store.get(run_id).active:
         return False
-    pid = os.getpid()
-    return store.claim(run_id, f"{socket.gethostname()}:{pid}:{process_start(pid) or ''}")
+    return store.claim(run_id, this_process())
 
 
 def execute(config: TrainConfig, store: RunStore, run_id: str,
